@@ -1,0 +1,3 @@
+// Path of the compiled addon. Only apps/npu-backend/src/engine/native.ts loads it (DESIGN.md).
+const path = require("node:path");
+exports.bindingPath = path.join(__dirname, "build", "Release", "gearbox.node");
