@@ -1,0 +1,184 @@
+/**
+ * The engine seam: everything above the C++ addon (scheduler, server, CLI) sees only these types.
+ * The only implementation that touches the `.node` file is `native-engine.ts`.
+ *
+ * Model: the engine owns the paged KV cache and the per-sequence sampler state; the caller
+ * (the scheduler) decides, step by step, which sequences advance by how many tokens.
+ * Prefill chunks and single decode tokens of different sequences mix freely in one step.
+ */
+
+/** Sampling settings of one sequence; fixed when the sequence is created. */
+export interface SamplingParams {
+  /** 0 = greedy (argmax). */
+  temperature: number;
+  /** 0 = off. */
+  topK: number;
+  /** 1 = off. */
+  topP: number;
+  /** 0 = off. */
+  minP: number;
+  /** OpenAI semantics, applied to generated tokens only. 0 = off. */
+  presencePenalty: number;
+  frequencyPenalty: number;
+  /** HF/vLLM semantics over prompt + generated tokens. 1 = off. */
+  repetitionPenalty: number;
+  /** token id -> bias added to the logit (OpenAI: -100..100; -100 bans the token). */
+  logitBias: ReadonlyMap<number, number>;
+  /** Per-sequence RNG seed: the same seed gives the same tokens whatever else is batched. */
+  seed: number;
+  /** Number of top alternatives returned with each sampled token (0..20); 0 = none. */
+  topLogprobs: number;
+  /** Return the sampled token's log-probability. */
+  logprobs: boolean;
+}
+
+export const defaultSampling: SamplingParams = {
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  repetitionPenalty: 1,
+  logitBias: new Map(),
+  seed: 0,
+  topLogprobs: 0,
+  logprobs: false,
+};
+
+/** Hyper-parameters of a loaded model, as read from the GGUF file. */
+export interface ModelInfo {
+  path: string;
+  architecture: string;
+  vocabSize: number;
+  contextLength: number;
+  embeddingLength: number;
+  blockCount: number;
+  feedForwardLength: number;
+  headCount: number;
+  headCountKv: number;
+  headDim: number;
+  ropeTheta: number;
+  rmsEps: number;
+  tiedOutput: boolean;
+  /** Count of tensors per ggml type name, e.g. { q8_0: 112, f32: 33 }. */
+  tensorTypes: Record<string, number>;
+  parameterCount: number;
+  fileBytes: number;
+  /** Bytes of weights resident after load (repacked layouts included). */
+  weightBytes: number;
+  /** The CPU feature set the kernels were dispatched to, e.g. "avx512-vnni". */
+  isa: string;
+  threads: number;
+}
+
+export interface LoadOptions {
+  /** Compute threads; 0 = all cores. */
+  threads?: number;
+  /** Maximum tokens per sequence (prompt + generated); defaults to min(model's, 8192). */
+  contextLength?: number;
+  /** KV cache budget in MiB, shared by all sequences of this model. */
+  kvCacheMiB?: number;
+  gears?: GearOptions;
+  /** Called with load / warm-up progress (fraction 0..1 and a label). */
+  onProgress?: (fraction: number, label: string) => void;
+}
+
+export interface GearOptions {
+  /** Token buckets of prefill (or mixed) steps. */
+  prefill: number[];
+  /** Sequence-count buckets of decode steps. */
+  decodeBatch: number[];
+  /** Which gears to compile at load: all configured ones, or none (built on first use). */
+  warm: "all" | "none";
+  /** Where compiled plans and autotune results persist; undefined = no persistence. */
+  cacheDir?: string;
+  /** Bound of the plan LRU in bytes. */
+  maxResidentBytes?: number;
+}
+
+/** One sequence's part of a step. */
+export interface StepItem {
+  seq: number;
+  /** Tokens appended to the sequence in this step (a prefill chunk, or the last sampled token). */
+  tokens: readonly number[];
+  /** Sample the next token from the logits after the last of these tokens. */
+  sample: boolean;
+  /** Also return the full logits at the last position (tests, debugging). */
+  returnLogits?: boolean;
+}
+
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+}
+
+export interface StepResult {
+  seq: number;
+  /** The sampled token, or -1 when the item did not ask for a sample. */
+  token: number;
+  logprob?: number;
+  topLogprobs?: TokenLogprob[];
+  logits?: Float32Array;
+}
+
+export interface KvStats {
+  blockSize: number;
+  blocksTotal: number;
+  blocksUsed: number;
+  /** Blocks held by the prefix cache with no live sequence (reusable, evicted on demand). */
+  blocksCached: number;
+  sequences: number;
+}
+
+export interface GearStats {
+  phase: "prefill" | "decode";
+  /** Upper bound of tokens (prefill) or sequences (decode) of this gear. */
+  bucket: number;
+  state: "ready" | "building" | "evicted";
+  hits: number;
+  misses: number;
+  compileMs: number;
+  autotuneMs: number;
+  evictions: number;
+  residentBytes: number;
+  realTokens: number;
+  paddedTokens: number;
+}
+
+export interface GearReport {
+  gears: GearStats[];
+  /** Steps that found no ready gear and ran on the generic plan. */
+  fallbacks: number;
+  /** Histogram of observed step sizes: size -> count, per phase. */
+  observed: { prefill: Record<number, number>; decode: Record<number, number> };
+}
+
+export interface CreateSequenceResult {
+  seq: number;
+  /** Leading prompt tokens whose KV blocks were found in the prefix cache: do not feed them. */
+  cachedTokens: number;
+}
+
+/** A loaded model. Every call that computes is asynchronous; the event loop never waits on compute. */
+export interface EngineModel {
+  readonly info: ModelInfo;
+  /**
+   * A new sequence. With `promptTokens`, the longest prefix of whole KV blocks already in the
+   * prefix cache is attached (shared, copy-on-write) and reported as `cachedTokens`.
+   */
+  createSequence(params: SamplingParams, promptTokens?: readonly number[]): Promise<CreateSequenceResult>;
+  /** A new sequence sharing all of `seq`'s KV blocks (for n > 1), with its own sampler state. */
+  forkSequence(seq: number, params: SamplingParams): Promise<number>;
+  /** Frees the sequence's KV blocks (shared ones are released when their last owner goes). */
+  freeSequence(seq: number): Promise<void>;
+  /** Advances the given sequences by one forward pass. At most one step runs at a time per model. */
+  step(items: readonly StepItem[]): Promise<StepResult[]>;
+  kvStats(): KvStats;
+  gearReport(): GearReport;
+  close(): Promise<void>;
+}
+
+export interface Engine {
+  loadModel(path: string, options?: LoadOptions): Promise<EngineModel>;
+}

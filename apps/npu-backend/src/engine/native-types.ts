@@ -1,0 +1,170 @@
+/**
+ * The whole native surface of native/build/Release/gearbox.node, typed in one place.
+ * Only native.ts loads the addon; everything else uses the Engine interface (engine.ts).
+ */
+
+export interface NativeSamplingParams {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  repetitionPenalty?: number;
+  /** [token, bias] pairs. */
+  logitBias?: Array<[number, number]>;
+  seed?: number;
+  topLogprobs?: number;
+  logprobs?: boolean;
+}
+
+export interface NativeLoadOptions {
+  threads?: number;
+  contextLength?: number;
+  kvCacheMiB?: number;
+  blockSize?: number;
+  /** Force a kernel set: "portable" | "avx2" | "avx512". */
+  isa?: string;
+  gears?: {
+    prefill?: number[];
+    decodeBatch?: number[];
+    warm?: "all" | "none";
+    cacheDir?: string;
+    autotune?: boolean;
+    padded?: boolean;
+    maxResidentBytes?: number;
+  };
+}
+
+export interface NativeModelInfo {
+  path: string;
+  architecture: string;
+  name: string;
+  vocabSize: number;
+  contextLength: number;
+  trainedContextLength: number;
+  embeddingLength: number;
+  blockCount: number;
+  feedForwardLength: number;
+  headCount: number;
+  headCountKv: number;
+  headDim: number;
+  ropeTheta: number;
+  rmsEps: number;
+  tiedOutput: boolean;
+  parameterCount: number;
+  fileBytes: number;
+  weightBytes: number;
+  isa: string;
+  threads: number;
+  tensorTypes: Record<string, number>;
+}
+
+export interface NativeStepItem {
+  seq: number;
+  tokens: readonly number[] | Int32Array;
+  sample?: boolean;
+  returnLogits?: boolean;
+}
+
+export interface NativeStepResult {
+  seq: number;
+  token: number;
+  logprob?: number;
+  topLogprobs?: Array<{ token: number; logprob: number }>;
+  logits?: Float32Array;
+}
+
+export interface NativeKvStats {
+  blockSize: number;
+  blocksTotal: number;
+  blocksUsed: number;
+  blocksCached: number;
+  sequences: number;
+  prefixHitTokens: number;
+}
+
+export interface NativeGearStat {
+  phase: "prefill" | "decode";
+  bucket: number;
+  state: "ready" | "building" | "evicted" | "cold";
+  hits: number;
+  misses: number;
+  compileMs: number;
+  autotuneMs: number;
+  evictions: number;
+  residentBytes: number;
+  realTokens: number;
+  paddedTokens: number;
+}
+
+export interface NativeGearReport {
+  gears: NativeGearStat[];
+  fallbacks: number;
+  observed: { prefill: Record<string, number>; decode: Record<string, number> };
+  cacheStatus: string;
+  warmupMs: number;
+}
+
+export interface NativeProfile {
+  enabled: boolean;
+  passes: number;
+  stageMs: Record<string, number>;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  createSequence(
+    params: NativeSamplingParams,
+    promptTokens?: readonly number[] | Int32Array,
+  ): Promise<{ seq: number; cachedTokens: number }>;
+  forkSequence(seq: number, params: NativeSamplingParams): Promise<number>;
+  freeSequence(seq: number): Promise<void>;
+  step(items: readonly NativeStepItem[]): Promise<NativeStepResult[]>;
+  /** null once closed. */
+  kvStats(): NativeKvStats | null;
+  gearReport(): NativeGearReport | null;
+  profile(): NativeProfile | null;
+  close(): Promise<void>;
+}
+
+/** Kernel test hooks (tests compare every kernel set against the plain reference). */
+export interface NativeTesting {
+  kernelSets(): string[];
+  refMatmul(type: string, weights: Uint8Array, N: number, K: number, x: Float32Array, M: number): Float32Array;
+  kernelMatmul(
+    type: string,
+    weights: Uint8Array,
+    N: number,
+    K: number,
+    x: Float32Array,
+    M: number,
+    set: string,
+    mr: number,
+    nc: number,
+    n0?: number,
+    n1?: number,
+  ): Float32Array;
+  kernelGetRow(type: string, weights: Uint8Array, N: number, K: number, row: number, set: string): Float32Array;
+  refDequantize(type: string, weights: Uint8Array, n: number): Float32Array;
+  kernelAttention(
+    set: string,
+    q: Float32Array,
+    K: Uint16Array,
+    V: Uint16Array,
+    n: number,
+    hd: number,
+  ): { scores: Float32Array; out: Float32Array };
+  kernelQuantizeQ8(set: string, x: Float32Array, K: number): { qs: Int8Array; d: Float32Array; sums: Int32Array };
+}
+
+export interface NativeAddon {
+  loadModel(
+    path: string,
+    options?: NativeLoadOptions,
+    onProgress?: (fraction: number, label: string) => void,
+  ): Promise<NativeModel>;
+  /** The kernel set this CPU dispatches to. */
+  isa(): string;
+  testing: NativeTesting;
+}

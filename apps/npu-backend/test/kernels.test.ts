@@ -1,0 +1,255 @@
+/**
+ * Every optimized kernel against the plain reference (ggml's block layouts, double accumulation)
+ * over a sweep of shapes, including sizes that are not multiples of the vector width or tile.
+ *
+ * Tolerances: the integer parts of quantized dots are exact in both, so the only difference is the
+ * order of float accumulation: |kernel - ref| <= 1e-5 * sum|w*x| (+1e-6). Against the exact f64
+ * product of the dequantized weights with the unquantized input, the reference itself must be
+ * within the activation-rounding error of its format (q8: 2%, f16: 0.2%, bf16: 1% of sum|w*x|).
+ */
+import { describe, expect, it } from "vitest";
+import { nativeAddon } from "../src/engine/native.js";
+
+const T = nativeAddon().testing;
+const sets = T.kernelSets();
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A random finite half with a magnitude in [2^(lo-15), 2^(hi-15)). */
+function half(r: () => number, lo: number, hi: number): number {
+  const exp = lo + Math.floor(r() * (hi - lo));
+  return ((r() < 0.5 ? 1 : 0) << 15) | (exp << 10) | Math.floor(r() * 1024);
+}
+
+const BLOCK: Record<string, [number, number]> = {
+  f32: [1, 4],
+  f16: [1, 2],
+  bf16: [1, 2],
+  q8_0: [32, 34],
+  q4_0: [32, 18],
+  q4_K: [256, 144],
+  q6_K: [256, 210],
+};
+
+/** Random but valid blocks of `type` for an N x K matrix (every code path sees varied data). */
+function randomWeights(type: string, N: number, K: number, seed: number): Uint8Array {
+  const r = rng(seed);
+  const [bs, bytes] = BLOCK[type] as [number, number];
+  const nBlocks = (N * K) / bs;
+  const out = new Uint8Array(nBlocks * bytes);
+  const dv = new DataView(out.buffer);
+  for (let b = 0; b < nBlocks; b++) {
+    const o = b * bytes;
+    switch (type) {
+      case "f32":
+        dv.setFloat32(o, (r() - 0.5) * 2, true);
+        break;
+      case "f16":
+        dv.setUint16(o, half(r, 10, 16), true);
+        break;
+      case "bf16":
+        dv.setUint16(o, ((r() < 0.5 ? 1 : 0) << 15) | ((120 + Math.floor(r() * 8)) << 7) | Math.floor(r() * 128), true);
+        break;
+      case "q8_0":
+        dv.setUint16(o, half(r, 4, 10), true);
+        for (let j = 0; j < 32; j++) dv.setInt8(o + 2 + j, Math.floor(r() * 255) - 127);
+        break;
+      case "q4_0":
+        dv.setUint16(o, half(r, 6, 12), true);
+        for (let j = 0; j < 16; j++) out[o + 2 + j] = Math.floor(r() * 256);
+        break;
+      case "q4_K":
+        dv.setUint16(o, half(r, 4, 9) & 0x7fff, true);
+        dv.setUint16(o + 2, half(r, 4, 9) & 0x7fff, true);
+        for (let j = 4; j < 144; j++) out[o + j] = Math.floor(r() * 256);
+        break;
+      case "q6_K":
+        for (let j = 0; j < 192; j++) out[o + j] = Math.floor(r() * 256);
+        for (let j = 0; j < 16; j++) dv.setInt8(o + 192 + j, Math.floor(r() * 256) - 128);
+        dv.setUint16(o + 208, half(r, 2, 7), true);
+        break;
+    }
+  }
+  return out;
+}
+
+function randomX(M: number, K: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const x = new Float32Array(M * K);
+  for (let i = 0; i < x.length; i++) x[i] = (r() - 0.5) * 4 * (r() < 0.05 ? 8 : 1); // some outliers
+  return x;
+}
+
+/** sum over k of |w[n,k] * x[m,k]| and the exact f64 product, from the dequantized weights. */
+function exact(type: string, w: Uint8Array, N: number, K: number, x: Float32Array, M: number) {
+  const W = T.refDequantize(type, w, N * K);
+  const abs = new Float64Array(M * N);
+  const val = new Float64Array(M * N);
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) {
+      let a = 0;
+      let v = 0;
+      for (let k = 0; k < K; k++) {
+        const p = (W[n * K + k] as number) * (x[m * K + k] as number);
+        a += Math.abs(p);
+        v += p;
+      }
+      abs[m * N + n] = a;
+      val[m * N + n] = v;
+    }
+  return { abs, val };
+}
+
+const ACT_ERROR: Record<string, number> = {
+  f32: 1e-6,
+  f16: 2e-3,
+  bf16: 1e-2,
+  q8_0: 2e-2,
+  q4_0: 2e-2,
+  q4_K: 2e-2,
+  q6_K: 2e-2,
+};
+
+const TILES: Array<[number, number]> = [
+  [1, 1],
+  [1, 4],
+  [2, 4],
+  [3, 3],
+  [4, 2],
+  [5, 3],
+  [6, 2],
+  [8, 2],
+  [12, 1],
+];
+
+describe("matmul kernels vs the plain reference", () => {
+  it("has the portable set and, on x86-64, the vector sets this CPU supports", () => {
+    expect(sets[0]).toBe("portable");
+    if (process.arch === "x64") expect(sets.length).toBeGreaterThanOrEqual(1);
+  });
+
+  for (const type of Object.keys(BLOCK)) {
+    const kq = type.endsWith("_K");
+    const Ks = kq ? [256, 512, 768] : [32, 64, 96, 160, 512];
+    const Ns = [16, 20, 48, 67];
+    const Ms = [1, 2, 3, 4, 5, 7, 8, 13, 16];
+    it(`${type}: every set, shape and tile matches the reference`, () => {
+      let seed = 1;
+      let checked = 0;
+      for (const K of Ks)
+        for (const N of Ns) {
+          const w = randomWeights(type, N, K, seed++);
+          const M = Ms[(K + N) % Ms.length] as number;
+          const x = randomX(M, K, seed++);
+          const ref = T.refMatmul(type, w, N, K, x, M);
+          const { abs, val } = exact(type, w, N, K, x, M);
+          for (let i = 0; i < ref.length; i++) {
+            const err = Math.abs((ref[i] as number) - (val[i] as number));
+            expect(err).toBeLessThanOrEqual((ACT_ERROR[type] as number) * (abs[i] as number) + 1e-6);
+          }
+          for (const set of sets)
+            for (const [mr, nc] of TILES) {
+              const y = T.kernelMatmul(type, w, N, K, x, M, set, mr, nc);
+              for (let i = 0; i < y.length; i++) {
+                const tol = 1e-5 * (abs[i] as number) + 1e-6;
+                const diff = Math.abs((y[i] as number) - (ref[i] as number));
+                if (!(diff <= tol))
+                  throw new Error(
+                    `${set} ${type} N=${N} K=${K} M=${M} tile=${mr}x${nc} at ${i}: ${y[i]} vs ref ${ref[i]} (tol ${tol})`,
+                  );
+                checked++;
+              }
+            }
+        }
+      expect(checked).toBeGreaterThan(1000);
+    });
+  }
+
+  it("computes only the requested column range", () => {
+    const N = 64;
+    const K = 64;
+    const M = 3;
+    const w = randomWeights("q8_0", N, K, 99);
+    const x = randomX(M, K, 100);
+    const ref = T.refMatmul("q8_0", w, N, K, x, M);
+    for (const set of sets) {
+      const y = T.kernelMatmul("q8_0", w, N, K, x, M, set, 4, 2, 16, 48);
+      for (let m = 0; m < M; m++)
+        for (let n = 0; n < N; n++) {
+          const v = y[m * N + n] as number;
+          if (n < 16 || n >= 48) expect(Number.isNaN(v)).toBe(true);
+          else expect(Math.abs(v - (ref[m * N + n] as number))).toBeLessThan(1e-3);
+        }
+    }
+  });
+});
+
+describe("embedding rows through the packed layouts", () => {
+  for (const type of Object.keys(BLOCK)) {
+    it(`${type}: get_row equals the reference dequantization exactly`, () => {
+      const K = type.endsWith("_K") ? 512 : 96;
+      const N = 37;
+      const w = randomWeights(type, N, K, 7);
+      const all = T.refDequantize(type, w, N * K);
+      for (const set of sets)
+        for (const row of [0, 1, 15, 16, 36]) {
+          const got = T.kernelGetRow(type, w, N, K, row, set);
+          expect(Array.from(got)).toEqual(Array.from(all.subarray(row * K, (row + 1) * K)));
+        }
+    });
+  }
+});
+
+describe("activation quantization", () => {
+  it("q8_0: every set produces the same bytes as the portable reference", () => {
+    const x = randomX(5, 256, 3);
+    x[0] = 0;
+    x.fill(0, 32, 64); // an all-zero block
+    const ref = T.kernelQuantizeQ8("portable", x, 256);
+    for (const set of sets) {
+      const got = T.kernelQuantizeQ8(set, x, 256);
+      expect(Array.from(got.qs)).toEqual(Array.from(ref.qs));
+      expect(Array.from(got.d)).toEqual(Array.from(ref.d));
+      expect(Array.from(got.sums)).toEqual(Array.from(ref.sums));
+    }
+    expect(ref.d[1]).toBe(0);
+  });
+});
+
+describe("attention kernels", () => {
+  for (const hd of [16, 24, 64, 128])
+    for (const n of [1, 5, 16])
+      it(`scores and weighted sums match the portable set (hd ${hd}, n ${n})`, () => {
+        const r = rng(hd * 100 + n);
+        const q = new Float32Array(hd).map(() => r() - 0.5);
+        const Kh = new Uint16Array(n * hd).map(() => half(r, 12, 16));
+        const Vh = new Uint16Array(n * hd).map(() => half(r, 12, 16));
+        const ref = T.kernelAttention("portable", q, Kh, Vh, n, hd);
+        for (const set of sets) {
+          const got = T.kernelAttention(set, q, Kh, Vh, n, hd);
+          for (let j = 0; j < n; j++)
+            expect(Math.abs((got.scores[j] as number) - (ref.scores[j] as number))).toBeLessThan(1e-4);
+          for (let d = 0; d < hd; d++)
+            expect(Math.abs((got.out[d] as number) - (ref.out[d] as number))).toBeLessThan(1e-3);
+        }
+      });
+});
+
+describe("test hooks reject bad arguments instead of crashing", () => {
+  it("throws on mismatched sizes and unknown names", () => {
+    expect(() => T.refMatmul("q8_0", new Uint8Array(10), 16, 32, new Float32Array(32), 1)).toThrow(/wrong size/);
+    expect(() => T.refMatmul("q3_K", new Uint8Array(10), 16, 32, new Float32Array(32), 1)).toThrow(/unknown type/);
+    expect(() => T.kernelMatmul("f32", new Uint8Array(64 * 4), 2, 32, new Float32Array(32), 1, "nope", 1, 1)).toThrow(
+      /not available/,
+    );
+  });
+});

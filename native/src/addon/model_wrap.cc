@@ -1,0 +1,226 @@
+#include "addon/model_wrap.h"
+
+#include "addon/convert.h"
+
+namespace gb::addon {
+
+namespace {
+Napi::FunctionReference* g_constructor = nullptr;
+}
+
+Napi::Function ModelWrap::Define(Napi::Env env) {
+  Napi::Function fn = DefineClass(env, "NativeModel",
+                                  {
+                                      InstanceMethod("info", &ModelWrap::Info),
+                                      InstanceMethod("createSequence", &ModelWrap::CreateSequence),
+                                      InstanceMethod("forkSequence", &ModelWrap::ForkSequence),
+                                      InstanceMethod("freeSequence", &ModelWrap::FreeSequence),
+                                      InstanceMethod("step", &ModelWrap::Step),
+                                      InstanceMethod("kvStats", &ModelWrap::KvStats),
+                                      InstanceMethod("gearReport", &ModelWrap::GearReport),
+                                      InstanceMethod("profile", &ModelWrap::Profile),
+                                      InstanceMethod("close", &ModelWrap::Close),
+                                  });
+  g_constructor = new Napi::FunctionReference(Napi::Persistent(fn));
+  env.SetInstanceData<Napi::FunctionReference>(g_constructor);
+  return fn;
+}
+
+Napi::Object ModelWrap::NewInstance(Napi::Env env, std::unique_ptr<Engine> engine) {
+  Napi::External<Engine> ext = Napi::External<Engine>::New(env, engine.release());
+  return g_constructor->New({ext});
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    Napi::TypeError::New(env, "NativeModel is created by loadModel()").ThrowAsJavaScriptException();
+    return;
+  }
+  engine_.reset(info[0].As<Napi::External<Engine>>().Data());
+  info_ = Napi::Persistent(model_info(env, *engine_));
+  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "gearbox-engine",
+                                        0, 1);
+  tsfn_.Unref(env);  // referenced only while calls are pending, so an idle model never keeps Node alive
+  thread_ = std::thread([this] { Loop(); });
+}
+
+ModelWrap::~ModelWrap() {
+  StopThread();
+  engine_.reset();
+  for (Task* t : queue_) delete t;
+  queue_.clear();
+}
+
+void ModelWrap::StopThread() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+    tsfn_.Release();
+  }
+}
+
+void ModelWrap::Loop() {
+  for (;;) {
+    Task* t;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      t = queue_.front();
+      queue_.pop_front();
+    }
+    try {
+      t->run();
+    } catch (const std::exception& e) {
+      t->failed = true;
+      t->error = e.what();
+    } catch (...) {
+      t->failed = true;
+      t->error = "unknown engine error";
+    }
+    napi_status st = tsfn_.BlockingCall(t, [this](Napi::Env env, Napi::Function, Task* task) {
+      if (task->failed) {
+        task->deferred.Reject(Napi::Error::New(env, task->error).Value());
+      } else {
+        try {
+          task->deferred.Resolve(task->resolve ? task->resolve(env) : env.Undefined());
+        } catch (const std::exception& e) {
+          task->deferred.Reject(Napi::Error::New(env, e.what()).Value());
+        }
+      }
+      delete task;
+      if (--pending_ == 0) tsfn_.Unref(env);
+    });
+    if (st != napi_ok) delete t;  // the environment is shutting down
+  }
+}
+
+Napi::Value ModelWrap::Enqueue(Napi::Env env, std::function<void()> run, std::function<Napi::Value(Napi::Env)> resolve) {
+  Task* t = new Task(env);
+  Napi::Promise promise = t->deferred.Promise();
+  if (closed_) {
+    t->deferred.Reject(Napi::Error::New(env, "model is closed").Value());
+    delete t;
+    return promise;
+  }
+  t->run = std::move(run);
+  t->resolve = std::move(resolve);
+  if (pending_++ == 0) tsfn_.Ref(env);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(t);
+  }
+  cv_.notify_one();
+  return promise;
+}
+
+Napi::Value ModelWrap::Info(const Napi::CallbackInfo&) { return info_.Value(); }
+
+Napi::Value ModelWrap::CreateSequence(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SamplingParams params;
+  std::vector<int32_t> prompt;
+  try {
+    params = to_sampling(info[0]);
+    if (info.Length() > 1 && !info[1].IsUndefined()) prompt = to_tokens(info[1], "promptTokens");
+  } catch (const std::exception& e) {
+    Napi::TypeError::New(env, e.what()).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto result = std::make_shared<std::pair<int32_t, int32_t>>(0, 0);
+  return Enqueue(
+      env, [this, params, prompt, result] { result->first = engine_->create_sequence(params, prompt, &result->second); },
+      [result](Napi::Env e) {
+        Napi::Object o = Napi::Object::New(e);
+        o.Set("seq", result->first);
+        o.Set("cachedTokens", result->second);
+        return o;
+      });
+}
+
+Napi::Value ModelWrap::ForkSequence(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(env, "forkSequence(seq, params): seq must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int32_t seq = info[0].As<Napi::Number>().Int32Value();
+  SamplingParams params;
+  try {
+    params = to_sampling(info[1]);
+  } catch (const std::exception& e) {
+    Napi::TypeError::New(env, e.what()).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto result = std::make_shared<int32_t>(0);
+  return Enqueue(
+      env, [this, seq, params, result] { *result = engine_->fork_sequence(seq, params); },
+      [result](Napi::Env e) { return Napi::Number::New(e, *result); });
+}
+
+Napi::Value ModelWrap::FreeSequence(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(env, "freeSequence(seq): seq must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int32_t seq = info[0].As<Napi::Number>().Int32Value();
+  return Enqueue(env, [this, seq] { engine_->free_sequence(seq); }, nullptr);
+}
+
+Napi::Value ModelWrap::Step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto items = std::make_shared<std::vector<StepItem>>();
+  try {
+    *items = to_step_items(info[0]);
+  } catch (const std::exception& e) {
+    Napi::TypeError::New(env, e.what()).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto outs = std::make_shared<std::vector<StepOutput>>();
+  return Enqueue(
+      env, [this, items, outs] { *outs = engine_->step(*items); },
+      [items, outs](Napi::Env e) { return from_step_outputs(e, *outs, *items); });
+}
+
+Napi::Value ModelWrap::KvStats(const Napi::CallbackInfo& info) {
+  if (closed_) return info.Env().Null();
+  return from_kv_stats(info.Env(), engine_->kv_stats());
+}
+
+Napi::Value ModelWrap::GearReport(const Napi::CallbackInfo& info) {
+  if (closed_) return info.Env().Null();
+  return from_gear_report(info.Env(), engine_->gear_report());
+}
+
+Napi::Value ModelWrap::Profile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) return env.Null();
+  ForwardProfile p = engine_->profile();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("enabled", p.enabled);
+  o.Set("passes", static_cast<double>(p.passes));
+  Napi::Object ms = Napi::Object::New(env);
+  for (int i = 0; i < kProfStages; i++) ms.Set(kProfileStageNames[i], p.ns[i] / 1e6);
+  o.Set("stageMs", ms);
+  return o;
+}
+
+Napi::Value ModelWrap::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) {  // closing twice is harmless
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Resolve(env.Undefined());
+    return d.Promise();
+  }
+  Napi::Value p = Enqueue(env, [this] { engine_.reset(); }, nullptr);
+  closed_ = true;
+  return p;
+}
+
+}  // namespace gb::addon

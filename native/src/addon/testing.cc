@@ -1,0 +1,207 @@
+// Kernel test hooks: run any kernel set that this CPU supports on caller-provided data, beside the
+// plain reference, so the JS tests can sweep shapes and compare (tests/kernels.test.ts).
+#include "addon/testing.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "common/error.h"
+#include "kernels/act.h"
+#include "kernels/kernels.h"
+#include "kernels/pack.h"
+#include "kernels/ref.h"
+
+namespace gb::addon {
+namespace {
+
+GgmlType type_from_name(const std::string& n) {
+  static const std::pair<const char*, GgmlType> names[] = {
+      {"f32", GgmlType::F32}, {"f16", GgmlType::F16},   {"bf16", GgmlType::BF16}, {"q8_0", GgmlType::Q8_0},
+      {"q4_0", GgmlType::Q4_0}, {"q4_K", GgmlType::Q4_K}, {"q6_K", GgmlType::Q6_K}};
+  for (const auto& [s, t] : names)
+    if (n == s) return t;
+  fail("unknown type '%s'", n.c_str());
+}
+
+const KernelSet& set_from_name(const std::string& n) {
+  const KernelSet* k = kernels_by_name(n.c_str());
+  if (!k) fail("kernel set '%s' is not available on this CPU", n.c_str());
+  return *k;
+}
+
+struct MatmulArgs {
+  GgmlType type;
+  const uint8_t* w;
+  size_t w_bytes;
+  int64_t N, K, M;
+  const float* x;
+};
+
+MatmulArgs parse(const Napi::CallbackInfo& info) {
+  MatmulArgs a;
+  a.type = type_from_name(info[0].As<Napi::String>().Utf8Value());
+  Napi::Uint8Array w = info[1].As<Napi::Uint8Array>();
+  a.w = w.Data();
+  a.w_bytes = w.ByteLength();
+  a.N = info[2].As<Napi::Number>().Int64Value();
+  a.K = info[3].As<Napi::Number>().Int64Value();
+  Napi::Float32Array x = info[4].As<Napi::Float32Array>();
+  a.x = x.Data();
+  a.M = info[5].As<Napi::Number>().Int64Value();
+  GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(a.type));
+  if (a.N < 1 || a.K < 1 || a.M < 1 || a.K % ti.block != 0) fail("bad matmul shape");
+  if (a.w_bytes != static_cast<size_t>(a.N * (a.K / ti.block) * ti.bytes)) fail("weights have the wrong size for N x K");
+  if (x.ElementLength() != static_cast<size_t>(a.M * a.K)) fail("x must hold M x K floats");
+  return a;
+}
+
+template <typename F>
+Napi::Value guarded(Napi::Env env, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+}
+
+}  // namespace
+
+// kernelSets(): names of the kernel sets this CPU runs, best last.
+Napi::Value KernelSets(const Napi::CallbackInfo& info) {
+  const KernelSet* sets[4];
+  int n = available_kernel_sets(sets, 4);
+  Napi::Array a = Napi::Array::New(info.Env(), static_cast<size_t>(n));
+  for (int i = 0; i < n; i++) a.Set(static_cast<uint32_t>(i), sets[i]->name);
+  return a;
+}
+
+// refMatmul(type, weights, N, K, x, M) -> Float32Array(M * N), the plain reference.
+Napi::Value RefMatmul(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    MatmulArgs a = parse(info);
+    Napi::Float32Array y = Napi::Float32Array::New(info.Env(), static_cast<size_t>(a.M * a.N));
+    ref_matmul(a.type, a.w, a.N, a.K, a.x, a.M, y.Data());
+    return y;
+  });
+}
+
+// kernelMatmul(type, weights, N, K, x, M, set, mr, nc, n0, n1) -> Float32Array(M * N): the weights
+// packed as the engine packs them and multiplied by that set's kernel with tile (mr, nc), for the
+// output columns [n0, n1) (others stay NaN).
+Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    MatmulArgs a = parse(info);
+    const KernelSet& k = set_from_name(info[6].As<Napi::String>().Utf8Value());
+    TileShape tile{info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Int32Value()};
+    int64_t n0 = info.Length() > 9 ? info[9].As<Napi::Number>().Int64Value() : 0;
+    int64_t n1 = info.Length() > 10 ? info[10].As<Napi::Number>().Int64Value() : a.N;
+    WeightFormat f = storage_format_for(a.type);
+    const bool x16 = f == WeightFormat::Q8_0x16 || f == WeightFormat::Q4_0x16;
+    if (n0 < 0 || n1 > a.N || n0 >= n1 || (x16 && n0 % 16 != 0)) fail("bad column range");
+    std::vector<uint8_t> packed(packed_bytes(f, a.N, a.K) + 64);
+    pack_rows(a.type, a.w, a.N, a.K, f, k.q8_unsigned_weights, packed.data(), 0, col_groups(a.N));
+    Matrix m;
+    m.format = f;
+    m.source_type = a.type;
+    m.rows = a.N;
+    m.cols = a.K;
+    m.data = packed.data();
+    m.bytes = packed.size();
+    ActFormat af = act_format_for(f);
+    std::vector<uint8_t> act(act_bytes(af, a.M, a.K) + 64);
+    k.convert_act(af, a.x, a.K, 0, a.M, a.M, a.K, act.data());
+    Napi::Float32Array y = Napi::Float32Array::New(info.Env(), static_cast<size_t>(a.M * a.N));
+    for (size_t i = 0; i < y.ElementLength(); i++) y[i] = NAN;
+    k.matmul(m, act.data(), a.M, y.Data(), a.N, n0, n1, tile);
+    return y;
+  });
+}
+
+// kernelGetRow(type, weights, N, K, row, set) -> Float32Array(K): embedding lookup through packing.
+Napi::Value KernelGetRow(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    GgmlType t = type_from_name(info[0].As<Napi::String>().Utf8Value());
+    Napi::Uint8Array w = info[1].As<Napi::Uint8Array>();
+    int64_t N = info[2].As<Napi::Number>().Int64Value(), K = info[3].As<Napi::Number>().Int64Value();
+    int64_t row = info[4].As<Napi::Number>().Int64Value();
+    const KernelSet& k = set_from_name(info[5].As<Napi::String>().Utf8Value());
+    GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(t));
+    if (N < 1 || K < 1 || K % ti.block != 0 || w.ByteLength() != static_cast<size_t>(N * (K / ti.block) * ti.bytes) ||
+        row < 0 || row >= N)
+      fail("bad getRow arguments");
+    WeightFormat f = storage_format_for(t);
+    std::vector<uint8_t> packed(packed_bytes(f, N, K) + 64);
+    pack_rows(t, w.Data(), N, K, f, k.q8_unsigned_weights, packed.data(), 0, col_groups(N));
+    Matrix m{f, t, N, K, packed.data(), packed.size()};
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(K));
+    k.get_row(m, row, out.Data());
+    return out;
+  });
+}
+
+// refDequantize(type, weights, n) -> Float32Array(n)
+Napi::Value RefDequantize(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    GgmlType t = type_from_name(info[0].As<Napi::String>().Utf8Value());
+    Napi::Uint8Array w = info[1].As<Napi::Uint8Array>();
+    int64_t n = info[2].As<Napi::Number>().Int64Value();
+    GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(t));
+    if (n < 1 || n % ti.block != 0 || w.ByteLength() != static_cast<size_t>(n / ti.block * ti.bytes)) fail("bad size");
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
+    ref_dequantize_row(t, w.Data(), out.Data(), n);
+    return out;
+  });
+}
+
+// kernelAttention(set, q, Khalves, Vhalves, n, hd) -> {scores, out}: scores_f16 and accum_f16 (with
+// the scores used as weights) for checking against the portable set.
+Napi::Value KernelAttention(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
+    Napi::Float32Array q = info[1].As<Napi::Float32Array>();
+    Napi::Uint16Array Kh = info[2].As<Napi::Uint16Array>();
+    Napi::Uint16Array Vh = info[3].As<Napi::Uint16Array>();
+    int n = info[4].As<Napi::Number>().Int32Value(), hd = info[5].As<Napi::Number>().Int32Value();
+    if (n < 1 || hd < 1 || q.ElementLength() != static_cast<size_t>(hd) ||
+        Kh.ElementLength() != static_cast<size_t>(n * hd) || Vh.ElementLength() != static_cast<size_t>(n * hd))
+      fail("bad attention shapes");
+    Napi::Float32Array scores = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(hd));
+    k.scores_f16(q.Data(), Kh.Data(), n, hd, scores.Data());
+    std::memset(out.Data(), 0, static_cast<size_t>(hd) * 4);
+    k.accum_f16(out.Data(), scores.Data(), Vh.Data(), n, hd);
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("scores", scores);
+    o.Set("out", out);
+    return o;
+  });
+}
+
+// kernelQuantizeQ8(set, x, K) -> {qs: Int8Array, d: Float32Array, sums: Int32Array}
+Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
+    Napi::Float32Array x = info[1].As<Napi::Float32Array>();
+    int64_t K = info[2].As<Napi::Number>().Int64Value();
+    if (K < 32 || K % 32 != 0 || x.ElementLength() % static_cast<size_t>(K) != 0) fail("bad quantize shape");
+    int64_t M = static_cast<int64_t>(x.ElementLength()) / K;
+    std::vector<uint8_t> buf(act_bytes(ActFormat::Q8_0, M, K) + 64);
+    k.convert_act(ActFormat::Q8_0, x.Data(), K, 0, M, M, K, buf.data());
+    ActQ8 a = act_q8(buf.data(), M, K);
+    Napi::Int8Array qs = Napi::Int8Array::New(info.Env(), static_cast<size_t>(M * K));
+    Napi::Float32Array d = Napi::Float32Array::New(info.Env(), static_cast<size_t>(M * K / 32));
+    Napi::Int32Array s = Napi::Int32Array::New(info.Env(), static_cast<size_t>(M * K / 32));
+    std::memcpy(qs.Data(), a.qs, static_cast<size_t>(M * K));
+    std::memcpy(d.Data(), a.d, static_cast<size_t>(M * K / 32) * 4);
+    std::memcpy(s.Data(), a.s, static_cast<size_t>(M * K / 32) * 4);
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("qs", qs);
+    o.Set("d", d);
+    o.Set("sums", s);
+    return o;
+  });
+}
+
+}  // namespace gb::addon

@@ -1,0 +1,12 @@
+#pragma once
+#include <napi.h>
+
+namespace gb::addon {
+Napi::Value KernelSets(const Napi::CallbackInfo& info);
+Napi::Value RefMatmul(const Napi::CallbackInfo& info);
+Napi::Value KernelMatmul(const Napi::CallbackInfo& info);
+Napi::Value KernelGetRow(const Napi::CallbackInfo& info);
+Napi::Value RefDequantize(const Napi::CallbackInfo& info);
+Napi::Value KernelAttention(const Napi::CallbackInfo& info);
+Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info);
+}  // namespace gb::addon

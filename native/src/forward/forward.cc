@@ -1,0 +1,344 @@
+// The forward pass: one straight-line function a reviewer can hold against the Llama 3 architecture.
+// Each stage is one parallel region on the pool (rows or output columns split across threads).
+#include "forward/forward.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "common/half.h"
+#include "kernels/act.h"
+#include "kv/kv_cache.h"
+#include "model/model.h"
+#include "threads/pool.h"
+
+namespace gb {
+
+const char* const kProfileStageNames[kProfStages] = {"embed", "norm", "qkv", "rope_kv", "attention",
+                                                     "attn_out", "gate_up", "swiglu", "down", "output"};
+
+namespace {
+
+size_t align_up(size_t n) { return (n + 63) & ~size_t{63}; }
+
+// y = (x / rms(x)) * w, as ggml: squares summed in double, scale in float, then the weight.
+inline void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(sum / static_cast<double>(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+inline void rope(float* v, int64_t n_heads, int64_t hd, const float* cos, const float* sin) {
+  for (int64_t h = 0; h < n_heads; h++) {
+    float* x = v + h * hd;
+    for (int64_t i = 0; i < hd / 2; i++) {
+      const float x0 = x[2 * i], x1 = x[2 * i + 1];
+      x[2 * i] = x0 * cos[i] - x1 * sin[i];
+      x[2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+    }
+  }
+}
+
+// Thread ith's share of y = W . act over output columns, in whole micro-tile column groups.
+inline void matmul_part(const KernelSet& k, const Matrix& w, const void* act, int64_t M, float* y, TileShape tile,
+                        int ith, int nth) {
+  const int64_t unit = 16 * (tile.nc > 0 ? tile.nc : 1);
+  const int64_t units = (w.rows + unit - 1) / unit;
+  int64_t u0, u1;
+  split_range(units, ith, nth, &u0, &u1);
+  const int64_t n0 = u0 * unit, n1 = u1 * unit < w.rows ? u1 * unit : w.rows;
+  if (n1 > n0) k.matmul(w, act, M, y, w.rows, n0, n1, tile);
+}
+
+class StageTimer {
+ public:
+  explicit StageTimer(ForwardProfile* p) : p_(p && p->enabled ? p : nullptr) { last_ = now(); }
+  void mark(ProfileStage s) {
+    if (!p_) return;
+    double t = now();
+    p_->ns[s] += t - last_;
+    last_ = t;
+  }
+
+ private:
+  static double now() {
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+  }
+  ForwardProfile* p_;
+  double last_ = 0;
+};
+
+}  // namespace
+
+ArenaLayout plan_layout(const Model& m, int max_tokens, int max_outputs, int threads) {
+  const LlamaConfig& c = m.config;
+  const Weights& W = *m.weights;
+  const size_t T = static_cast<size_t>(max_tokens), S = static_cast<size_t>(max_outputs);
+  size_t act = 0;
+  auto need = [&](const Matrix& w, size_t rows) {
+    size_t b = act_bytes(act_format_for(w.format), static_cast<int64_t>(rows), w.cols);
+    if (b > act) act = b;
+  };
+  for (const LayerWeights& L : W.layers) {
+    need(L.wq, T), need(L.wk, T), need(L.wv, T), need(L.wo, T), need(L.w_gate, T), need(L.w_up, T);
+    need(L.w_down, T);
+  }
+  need(W.output, S);
+  ArenaLayout a{};
+  size_t off = 0;
+  auto take = [&](size_t bytes) {
+    size_t o = off;
+    off += align_up(bytes);
+    return o;
+  };
+  const size_t D = static_cast<size_t>(c.n_embd), F = static_cast<size_t>(c.n_ff);
+  a.x = take(T * D * 4);
+  a.xn = take(T * D * 4);
+  a.act = take(3 * align_up(act));  // up to three activation formats for one input (mixed-type files)
+  a.q = take(T * static_cast<size_t>(c.q_dim()) * 4);
+  a.k = take(T * static_cast<size_t>(c.kv_dim()) * 4);
+  a.v = take(T * static_cast<size_t>(c.kv_dim()) * 4);
+  a.attn = take(T * static_cast<size_t>(c.q_dim()) * 4);
+  a.gate = take(T * F * 4);
+  a.up = take(T * F * 4);
+  a.out_rows = take(S * D * 4);
+  a.logits = take(S * static_cast<size_t>(c.n_vocab) * 4);
+  a.scratch_per_thread = align_up((static_cast<size_t>(m.max_positions) + 2 * static_cast<size_t>(c.head_dim)) * 4);
+  a.scratch = take(a.scratch_per_thread * static_cast<size_t>(threads));
+  a.total = off;
+  return a;
+}
+
+void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& b, ThreadPool& pool,
+             ForwardProfile* prof) {
+  const LlamaConfig& c = m.config;
+  const Weights& W = *m.weights;
+  const KernelSet& K = *m.kernels;
+  const ArenaLayout& A = plan.layout;
+  const int64_t T = static_cast<int64_t>(b.tokens.size());
+  const int64_t D = c.n_embd, Dq = c.q_dim(), Dkv = c.kv_dim(), F = c.n_ff, hd = c.head_dim;
+  const int64_t n_head = c.n_head, n_kv = c.n_head_kv, group = n_head / n_kv, half = hd / 2;
+  const int bs = kv.block_size();
+  const float eps = c.rms_eps;
+  const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const size_t act_stride = (A.q - A.act) / 3;
+
+  float* x = plan.at<float>(A.x);        // (T, D) residual stream
+  float* xn = plan.at<float>(A.xn);      // (T, D) normed input of a block / block output
+  uint8_t* act0 = plan.at<uint8_t>(A.act);  // converted activations, up to 3 formats
+  float* q = plan.at<float>(A.q);        // (T, n_head, hd)
+  float* k = plan.at<float>(A.k);        // (T, n_kv, hd)
+  float* v = plan.at<float>(A.v);        // (T, n_kv, hd)
+  float* attn = plan.at<float>(A.attn);  // (T, n_head, hd)
+  float* gate = plan.at<float>(A.gate);  // (T, F)
+  float* up = plan.at<float>(A.up);      // (T, F)
+
+  // The distinct activation formats the matrices reading one input need (mixed-type files can
+  // need more than one): buffer j holds format fmt[j]; matrix i reads buffer of[i].
+  struct ActSet {
+    int n = 0;
+    ActFormat fmt[3];
+    int64_t cols = 0;
+    const void* of[3];
+  };
+  auto act_set = [&](const Matrix* const* ws, int count) {
+    ActSet a;
+    a.cols = ws[0]->cols;
+    for (int i = 0; i < count; i++) {
+      ActFormat f = act_format_for(ws[i]->format);
+      int j = 0;
+      while (j < a.n && a.fmt[j] != f) j++;
+      if (j == a.n) a.fmt[a.n++] = f;
+      a.of[i] = act0 + static_cast<size_t>(j) * act_stride;
+    }
+    return a;
+  };
+  // Converts rows [t0, t1) of src (row stride ld) into every buffer of the set.
+  auto convert = [&](const ActSet& a, const float* src, int64_t ld, int64_t M, int64_t t0, int64_t t1) {
+    for (int j = 0; j < a.n; j++)
+      if (t1 > t0) K.convert_act(a.fmt[j], src, ld, t0, t1, M, a.cols, act0 + static_cast<size_t>(j) * act_stride);
+  };
+
+  StageTimer timer(prof);
+  // ---- token embeddings: x[t] = token_embd[token]
+  pool.parallel([&](int ith, int nth) {
+    int64_t t0, t1;
+    split_range(T, ith, nth, &t0, &t1);
+    for (int64_t t = t0; t < t1; t++) K.get_row(W.token_embd, b.tokens[static_cast<size_t>(t)].token, x + t * D);
+  });
+  timer.mark(kProfEmbed);
+
+  bool pending_residual = false;  // xn holds a block output still to be added to x
+  for (size_t l = 0; l < W.layers.size(); l++) {
+    const LayerWeights& L = W.layers[l];
+    const int64_t layer = static_cast<int64_t>(l);
+
+    // ---- residual (previous FFN) + attention RMSNorm + activation conversion, by rows
+    const Matrix* qkv_m[3] = {&L.wq, &L.wk, &L.wv};
+    const ActSet qkv = act_set(qkv_m, 3);
+    pool.parallel([&](int ith, int nth) {
+      int64_t t0, t1;
+      split_range(T, ith, nth, &t0, &t1);
+      for (int64_t t = t0; t < t1; t++) {
+        if (pending_residual)
+          for (int64_t i = 0; i < D; i++) x[t * D + i] += xn[t * D + i];
+        rms_norm(x + t * D, L.attn_norm, xn + t * D, D, eps);
+      }
+      convert(qkv, xn, D, T, t0, t1);
+    });
+    pending_residual = false;
+    timer.mark(kProfNorm);
+
+    // ---- Q, K, V projections: (T, D) -> (T, Dq), (T, Dkv), (T, Dkv)
+    pool.parallel([&](int ith, int nth) {
+      matmul_part(K, L.wq, qkv.of[0], T, q, plan.tiles[kMatQ], ith, nth);
+      matmul_part(K, L.wk, qkv.of[1], T, k, plan.tiles[kMatK], ith, nth);
+      matmul_part(K, L.wv, qkv.of[2], T, v, plan.tiles[kMatV], ith, nth);
+    });
+    timer.mark(kProfQKV);
+
+    // ---- RoPE on q and k; K and V stored in the cache as f16
+    pool.parallel([&](int ith, int nth) {
+      int64_t t0, t1;
+      split_range(T, ith, nth, &t0, &t1);
+      for (int64_t t = t0; t < t1; t++) {
+        const BatchToken& bt = b.tokens[static_cast<size_t>(t)];
+        const float* cs = m.rope_cos.data() + bt.pos * half;
+        const float* sn = m.rope_sin.data() + bt.pos * half;
+        rope(q + t * Dq, n_head, hd, cs, sn);
+        rope(k + t * Dkv, n_kv, hd, cs, sn);
+        for (int64_t h = 0; h < n_kv; h++) {
+          uint16_t* kd = kv.k(layer, bt.block, h) + bt.slot * hd;
+          uint16_t* vd = kv.v(layer, bt.block, h) + bt.slot * hd;
+          for (int64_t i = 0; i < hd; i++) {
+            kd[i] = f32_to_f16(k[t * Dkv + h * hd + i]);
+            vd[i] = f32_to_f16(v[t * Dkv + h * hd + i]);
+          }
+        }
+      }
+    });
+    timer.mark(kProfRope);
+
+    // ---- causal grouped-query attention over each sequence's cached blocks
+    // As llama.cpp's CPU path: q and the softmax weights are rounded to f16 against f16 K and V.
+    pool.parallel([&](int ith, int nth) {
+      float* scores = reinterpret_cast<float*>(plan.arena + A.scratch + static_cast<size_t>(ith) * A.scratch_per_thread);
+      float* qf = scores + m.max_positions;
+      for (int64_t item = ith; item < T * n_head; item += nth) {
+        const int64_t t = item / n_head, h = item % n_head, kvh = h / group;
+        const BatchToken& bt = b.tokens[static_cast<size_t>(t)];
+        const BatchSeq& s = b.seqs[static_cast<size_t>(bt.seq)];
+        const int64_t n_ctx = bt.pos + 1;
+        for (int64_t i = 0; i < hd; i++) qf[i] = round_f16(q[t * Dq + h * hd + i]);
+        for (int64_t j = 0; j < n_ctx; j += bs) {
+          const int n = static_cast<int>(n_ctx - j < bs ? n_ctx - j : bs);
+          K.scores_f16(qf, kv.k(layer, s.blocks[j / bs], kvh), n, static_cast<int>(hd), scores + j);
+        }
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < n_ctx; j++) {
+          scores[j] *= kq_scale;
+          mx = scores[j] > mx ? scores[j] : mx;
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < n_ctx; j++) {
+          const float e = std::exp(scores[j] - mx);
+          scores[j] = e;
+          sum += e;
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int64_t j = 0; j < n_ctx; j++) scores[j] = round_f16(scores[j] * inv);
+        float* out = attn + t * Dq + h * hd;
+        std::memset(out, 0, static_cast<size_t>(hd) * 4);
+        for (int64_t j = 0; j < n_ctx; j += bs) {
+          const int n = static_cast<int>(n_ctx - j < bs ? n_ctx - j : bs);
+          K.accum_f16(out, scores + j, kv.v(layer, s.blocks[j / bs], kvh), n, static_cast<int>(hd));
+        }
+      }
+    });
+    timer.mark(kProfAttn);
+
+    // ---- attention output projection: (T, Dq) -> xn (T, D); residual added below
+    const Matrix* wo_m[1] = {&L.wo};
+    const ActSet wo = act_set(wo_m, 1);
+    pool.parallel([&](int ith, int nth) {
+      int64_t t0, t1;
+      split_range(T, ith, nth, &t0, &t1);
+      convert(wo, attn, Dq, T, t0, t1);
+    });
+    pool.parallel([&](int ith, int nth) { matmul_part(K, L.wo, wo.of[0], T, xn, plan.tiles[kMatO], ith, nth); });
+    timer.mark(kProfO);
+
+    // ---- residual + FFN RMSNorm + conversion, by rows
+    const Matrix* gu_m[2] = {&L.w_gate, &L.w_up};
+    const ActSet gu = act_set(gu_m, 2);
+    pool.parallel([&](int ith, int nth) {
+      int64_t t0, t1;
+      split_range(T, ith, nth, &t0, &t1);
+      for (int64_t t = t0; t < t1; t++) {
+        for (int64_t i = 0; i < D; i++) x[t * D + i] += xn[t * D + i];
+        rms_norm(x + t * D, L.ffn_norm, xn + t * D, D, eps);
+      }
+      convert(gu, xn, D, T, t0, t1);
+    });
+    timer.mark(kProfNorm);
+
+    // ---- gate and up projections: (T, D) -> (T, F) each
+    pool.parallel([&](int ith, int nth) {
+      matmul_part(K, L.w_gate, gu.of[0], T, gate, plan.tiles[kMatGate], ith, nth);
+      matmul_part(K, L.w_up, gu.of[1], T, up, plan.tiles[kMatUp], ith, nth);
+    });
+    timer.mark(kProfGateUp);
+
+    // ---- SwiGLU: gate = silu(gate) * up; conversion for the down projection
+    const Matrix* dn_m[1] = {&L.w_down};
+    const ActSet dn = act_set(dn_m, 1);
+    pool.parallel([&](int ith, int nth) {
+      int64_t t0, t1;
+      split_range(T, ith, nth, &t0, &t1);
+      for (int64_t i = t0 * F; i < t1 * F; i++) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+      }
+      convert(dn, gate, F, T, t0, t1);
+    });
+    timer.mark(kProfSwiglu);
+
+    // ---- down projection: (T, F) -> xn (T, D); residual added by the next stage
+    pool.parallel([&](int ith, int nth) { matmul_part(K, L.w_down, dn.of[0], T, xn, plan.tiles[kMatDown], ith, nth); });
+    pending_residual = true;
+    timer.mark(kProfDown);
+  }
+
+  // ---- final RMSNorm and logits, only for the last token of sequences that want them
+  const int64_t S = b.n_outputs;
+  if (S == 0) return;
+  float* rows = plan.at<float>(A.out_rows);  // (S, D)
+  float* logits = plan.at<float>(A.logits);  // (S, n_vocab)
+  const Matrix* out_m[1] = {&W.output};
+  const ActSet out = act_set(out_m, 1);
+  pool.parallel([&](int ith, int nth) {
+    int64_t s0, s1;
+    split_range(static_cast<int64_t>(b.seqs.size()), ith, nth, &s0, &s1);
+    for (int64_t si = s0; si < s1; si++) {
+      const BatchSeq& s = b.seqs[static_cast<size_t>(si)];
+      if (s.output < 0) continue;
+      const int64_t t = s.first + s.n_tokens - 1;
+      float* r = rows + s.output * D;
+      for (int64_t i = 0; i < D; i++) r[i] = x[t * D + i] + xn[t * D + i];
+      rms_norm(r, W.output_norm, r, D, eps);
+    }
+  });
+  pool.parallel([&](int ith, int nth) {
+    int64_t r0, r1;
+    split_range(S, ith, nth, &r0, &r1);
+    convert(out, rows, D, S, r0, r1);
+  });
+  pool.parallel([&](int ith, int nth) { matmul_part(K, W.output, out.of[0], S, logits, plan.tiles[kMatOutput], ith, nth); });
+  timer.mark(kProfOutput);
+}
+
+}  // namespace gb

@@ -1,0 +1,62 @@
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/kernels.h"
+
+namespace gb {
+namespace {
+
+bool cpu_has_avx512_set() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") &&
+         __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx2_set() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+int available_kernel_sets(const KernelSet** out, int cap) {
+  int n = 0;
+  if (n < cap) out[n++] = kernels_portable();
+  if (n < cap && cpu_has_avx2_set() && kernels_avx2()) out[n++] = kernels_avx2();
+  if (n < cap && cpu_has_avx512_set() && kernels_avx512()) out[n++] = kernels_avx512();
+  return n;
+}
+
+const KernelSet* kernels_by_name(const char* name) {
+  const KernelSet* sets[4];
+  int n = available_kernel_sets(sets, 4);
+  for (int i = 0; i < n; i++)
+    if (std::strcmp(sets[i]->name, name) == 0 || (std::strcmp(name, "avx512") == 0 && std::strcmp(sets[i]->name, "avx512-vnni") == 0))
+      return sets[i];
+  return nullptr;
+}
+
+const KernelSet& kernels() {
+  static const KernelSet* chosen = [] {
+    const char* forced = std::getenv("GEARBOX_ISA");
+    if (forced && *forced) {
+      if (const KernelSet* k = kernels_by_name(forced)) return k;
+    }
+    const KernelSet* sets[4];
+    int n = available_kernel_sets(sets, 4);
+    return sets[n - 1];
+  }();
+  return *chosen;
+}
+
+}  // namespace gb

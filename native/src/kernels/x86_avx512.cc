@@ -1,0 +1,346 @@
+// AVX-512 kernels (F, BW, VL, DQ, VNNI, BF16; FMA, F16C). Compiled with those flags in their own
+// library; everything here has internal linkage so no AVX-512 code leaks into baseline callers.
+// Entered only after CPU detection (dispatch.cc).
+#if defined(__x86_64__) && defined(GB_BUILD_AVX512)
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/act.h"
+#include "kernels/kernels.h"
+#include "kernels/pack.h"
+
+namespace gb {
+namespace {
+
+const KernelSet* portable() { return kernels_portable(); }
+
+inline float f16_round(float v) { return _cvtsh_ss(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT)); }
+
+// ---- activation conversion ---------------------------------------------------------------
+
+void quantize_q8_0_row(const float* x, int64_t K, int8_t* qs, float* d, int32_t* s) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int64_t b = 0; b < K / 32; b++) {
+    __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+    __m512 a = _mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1));
+    float amax = _mm512_reduce_max_ps(a);
+    d[b] = f16_round(amax / 127.f);
+    const __m512 id = _mm512_set1_ps(amax != 0.f ? 127.f / amax : 0.f);
+    // cvtps_epi32 rounds with MXCSR's default mode: nearest, ties to even (as ggml's x86 path).
+    __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, id));
+    __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, id));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + b * 32), _mm512_cvtepi32_epi8(i0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + b * 32 + 16), _mm512_cvtepi32_epi8(i1));
+    s[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+  }
+}
+
+void convert_act(ActFormat f, const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t M, int64_t K, void* act) {
+  if (f == ActFormat::Q8_0 && K % 32 == 0) {
+    ActQ8 a = act_q8(act, M, K);
+    for (int64_t m = m0; m < m1; m++)
+      quantize_q8_0_row(x + m * ldx, K, a.qs + m * K, a.d + m * (K / 32), a.s + m * (K / 32));
+    return;
+  }
+  if (f == ActFormat::F16 && K % 16 == 0) {
+    uint16_t* h = static_cast<uint16_t*>(act);
+    for (int64_t m = m0; m < m1; m++)
+      for (int64_t k = 0; k < K; k += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(h + m * K + k),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(x + m * ldx + k), _MM_FROUND_TO_NEAREST_INT));
+    return;
+  }
+  portable()->convert_act(f, x, ldx, m0, m1, M, K, act);
+}
+
+// ---- x16 tiles: vpdpbusd with the weights as the unsigned operand ----------------------------
+//
+// Q8_0 weights are stored as q+128 (unsigned), Q4_0 weights as their 4-bit value q (unsigned),
+// activations stay signed: sum(u * x) = sum(w * x) + OFF * sum(x), so each block's integer
+// accumulator starts at -OFF * sum(x) (the block sums come with the quantized activations).
+
+template <int MR, int NC, bool Q4>
+void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
+              const int32_t* xs, int64_t K, float* y, int64_t ldy) {
+  constexpr int64_t TB = Q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
+  constexpr int OFF = Q4 ? 8 : 128;
+  __m512 facc[MR][NC];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int c = 0; c < NC; c++) facc[r][c] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+
+  for (int64_t b = 0; b < nb; b++) {
+    __m512i iacc[MR][NC];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+      const __m512i corr = _mm512_set1_epi32(-OFF * xs[r * nb + b]);
+#pragma GCC unroll 4
+      for (int c = 0; c < NC; c++) iacc[r][c] = corr;
+    }
+    const uint8_t* t = w0 + b * TB;
+    const int8_t* xb = xq + b * 32;
+    if constexpr (!Q4) {
+#pragma GCC unroll 8
+      for (int kg = 0; kg < 8; kg++) {
+        __m512i wv[NC];
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++) wv[c] = _mm512_loadu_si512(t + c * group_stride + 32 + kg * 64);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+          int32_t x4;
+          std::memcpy(&x4, xb + r * K + kg * 4, 4);
+          const __m512i xv = _mm512_set1_epi32(x4);
+#pragma GCC unroll 4
+          for (int c = 0; c < NC; c++) iacc[r][c] = _mm512_dpbusd_epi32(iacc[r][c], wv[c], xv);
+        }
+      }
+    } else {
+#pragma GCC unroll 4
+      for (int p = 0; p < 4; p++) {
+        __m512i lo[NC], hi[NC];
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++) {
+          __m512i v = _mm512_loadu_si512(t + c * group_stride + 32 + p * 64);
+          lo[c] = _mm512_and_si512(v, low4);
+          hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        }
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+          int32_t x4a, x4b;
+          std::memcpy(&x4a, xb + r * K + 8 * p, 4);
+          std::memcpy(&x4b, xb + r * K + 8 * p + 4, 4);
+          const __m512i xa = _mm512_set1_epi32(x4a), xbv = _mm512_set1_epi32(x4b);
+#pragma GCC unroll 4
+          for (int c = 0; c < NC; c++) {
+            iacc[r][c] = _mm512_dpbusd_epi32(iacc[r][c], lo[c], xa);
+            iacc[r][c] = _mm512_dpbusd_epi32(iacc[r][c], hi[c], xbv);
+          }
+        }
+      }
+    }
+    __m512 ws[NC];
+#pragma GCC unroll 4
+    for (int c = 0; c < NC; c++)
+      ws[c] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride)));
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+      const __m512 xdv = _mm512_set1_ps(xd[r * nb + b]);
+#pragma GCC unroll 4
+      for (int c = 0; c < NC; c++)
+        facc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[r][c]), _mm512_mul_ps(ws[c], xdv), facc[r][c]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int c = 0; c < NC; c++) _mm512_storeu_ps(y + r * ldy + c * 16, facc[r][c]);
+}
+
+constexpr int kMaxMR = 12;
+constexpr int kMaxNC = 4;
+using TileFn = void (*)(const uint8_t*, int64_t, int64_t, const int8_t*, const float*, const int32_t*, int64_t, float*,
+                        int64_t);
+
+template <bool Q4, int MR, int NC>
+constexpr TileFn tile_fn() {
+  return &tile_x16<MR, NC, Q4>;
+}
+
+template <bool Q4, int MR>
+struct RowTable {
+  static constexpr TileFn fns[kMaxNC + 1] = {nullptr, tile_fn<Q4, MR, 1>(), tile_fn<Q4, MR, 2>(),
+                                             tile_fn<Q4, MR, 3>(), tile_fn<Q4, MR, 4>()};
+};
+
+template <bool Q4>
+TileFn pick_tile(int mr, int nc) {
+  switch (mr) {
+    case 1: return RowTable<Q4, 1>::fns[nc];
+    case 2: return RowTable<Q4, 2>::fns[nc];
+    case 3: return RowTable<Q4, 3>::fns[nc];
+    case 4: return RowTable<Q4, 4>::fns[nc];
+    case 5: return RowTable<Q4, 5>::fns[nc > 3 ? 3 : nc];
+    case 6: return RowTable<Q4, 6>::fns[nc > 2 ? 2 : nc];
+    case 7: return RowTable<Q4, 7>::fns[nc > 2 ? 2 : nc];
+    case 8: return RowTable<Q4, 8>::fns[nc > 2 ? 2 : nc];
+    case 9: return RowTable<Q4, 9>::fns[1];
+    case 10: return RowTable<Q4, 10>::fns[1];
+    case 11: return RowTable<Q4, 11>::fns[1];
+    default: return RowTable<Q4, 12>::fns[1];
+  }
+}
+
+// Largest NC a row count supports without spilling registers.
+int max_nc_for(int mr) { return mr <= 4 ? 4 : (mr == 5 ? 3 : (mr <= 8 ? 2 : 1)); }
+
+void matmul_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1,
+                TileShape tile) {
+  const bool q4 = w.format == WeightFormat::Q4_0x16;
+  const int64_t K = w.cols, nb = K / 32;
+  const int64_t TB = q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
+  const int64_t group_stride = nb * TB;
+  const ActQ8 a = act_q8(act, M, K);
+  const int MR = tile.mr < 1 ? 1 : (tile.mr > kMaxMR ? kMaxMR : tile.mr);
+  int NC = tile.nc < 1 ? 1 : tile.nc;
+  if (NC > max_nc_for(MR)) NC = max_nc_for(MR);
+  const int64_t g0 = n0 / 16, g1 = (n1 + 15) / 16;
+  const bool ragged = (n1 % 16) != 0;
+  alignas(64) float tmp[kMaxMR * 16 * kMaxNC];
+  for (int64_t g = g0; g < g1; g += NC) {
+    const int nc = static_cast<int>(g1 - g < NC ? g1 - g : NC);
+    const bool edge = ragged && g + nc == g1;
+    for (int64_t m = 0; m < M; m += MR) {
+      const int mr = static_cast<int>(M - m < MR ? M - m : MR);
+      int nc_here = nc > max_nc_for(mr) ? max_nc_for(mr) : nc;
+      for (int c0 = 0; c0 < nc; c0 += nc_here) {
+        const int ncc = nc - c0 < nc_here ? nc - c0 : nc_here;
+        TileFn fn = q4 ? pick_tile<true>(mr, ncc) : pick_tile<false>(mr, ncc);
+        const uint8_t* wp = w.data + (g + c0) * group_stride;
+        const int8_t* xq = a.qs + m * K;
+        const float* xd = a.d + m * nb;
+        const int32_t* xs = a.s + m * nb;
+        if (!edge) {
+          fn(wp, group_stride, nb, xq, xd, xs, K, y + m * ldy + (g + c0) * 16, ldy);
+        } else {
+          fn(wp, group_stride, nb, xq, xd, xs, K, tmp, ncc * 16);
+          for (int r = 0; r < mr; r++)
+            for (int64_t n = (g + c0) * 16; n < (g + c0 + ncc) * 16 && n < n1; n++)
+              y[(m + r) * ldy + n] = tmp[r * ncc * 16 + (n - (g + c0) * 16)];
+        }
+      }
+    }
+  }
+}
+
+// ---- row formats ---------------------------------------------------------------------------
+
+inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+void matmul_f16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
+  const int64_t K = w.cols;
+  const uint16_t* W = reinterpret_cast<const uint16_t*>(w.data);
+  const uint16_t* X = static_cast<const uint16_t*>(act);
+  for (int64_t n = n0; n < n1; n++) {
+    const uint16_t* wr = W + n * K;
+    for (int64_t m = 0; m < M; m++) {
+      const uint16_t* xr = X + m * K;
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t k = 0; k < K; k += 16)
+        acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + k))),
+                              _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr + k))), acc);
+      y[m * ldy + n] = hsum(acc);
+    }
+  }
+}
+
+void matmul_f32(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
+  const int64_t K = w.cols;
+  const float* W = reinterpret_cast<const float*>(w.data);
+  const float* X = static_cast<const float*>(act);
+  for (int64_t n = n0; n < n1; n++) {
+    const float* wr = W + n * K;
+    for (int64_t m = 0; m < M; m++) {
+      const float* xr = X + m * K;
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t k = 0; k < K; k += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k), _mm512_loadu_ps(xr + k), acc);
+      y[m * ldy + n] = hsum(acc);
+    }
+  }
+}
+
+void matmul_bf16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
+  const int64_t K = w.cols;
+  const uint16_t* W = reinterpret_cast<const uint16_t*>(w.data);
+  const uint16_t* X = static_cast<const uint16_t*>(act);
+  for (int64_t n = n0; n < n1; n++) {
+    const uint16_t* wr = W + n * K;
+    for (int64_t m = 0; m < M; m++) {
+      const uint16_t* xr = X + m * K;
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t k = 0; k < K; k += 32)
+        acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_loadu_si512(wr + k), (__m512bh)_mm512_loadu_si512(xr + k));
+      y[m * ldy + n] = hsum(acc);
+    }
+  }
+}
+
+void matmul(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1, TileShape tile) {
+  switch (w.format) {
+    case WeightFormat::Q8_0x16:
+    case WeightFormat::Q4_0x16: matmul_x16(w, act, M, y, ldy, n0, n1, tile); return;
+    case WeightFormat::F16:
+      if (w.cols % 16 == 0) return matmul_f16(w, act, M, y, ldy, n0, n1);
+      break;
+    case WeightFormat::F32:
+      if (w.cols % 16 == 0) return matmul_f32(w, act, M, y, ldy, n0, n1);
+      break;
+    case WeightFormat::BF16:
+      if (w.cols % 32 == 0) return matmul_bf16(w, act, M, y, ldy, n0, n1);
+      break;
+    default: break;
+  }
+  portable()->matmul(w, act, M, y, ldy, n0, n1, tile);
+}
+
+int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
+  if (f != WeightFormat::Q8_0x16 && f != WeightFormat::Q4_0x16) return portable()->tile_variants(f, M, out, cap);
+  static const TileShape small[] = {{1, 4}, {1, 2}, {1, 1}};
+  static const TileShape mid[] = {{4, 2}, {4, 3}, {2, 4}, {4, 4}, {3, 3}};
+  static const TileShape large[] = {{6, 2}, {4, 3}, {4, 2}, {8, 2}, {8, 1}, {12, 1}, {5, 3}};
+  const TileShape* list = M <= 1 ? small : (M <= 4 ? mid : large);
+  int n = M <= 1 ? 3 : (M <= 4 ? 5 : 7);
+  if (M > 1 && M <= 4) {
+    // Prefer a row tile equal to M so no rows are wasted.
+    int k = 0;
+    static const int ncs[] = {4, 2, 3, 1};
+    for (int c : ncs) {
+      if (k < cap && c <= max_nc_for(static_cast<int>(M))) out[k++] = {static_cast<int>(M), c};
+    }
+    return k;
+  }
+  int k = 0;
+  for (int i = 0; i < n && k < cap; i++) out[k++] = list[i];
+  return k;
+}
+
+void get_row(const Matrix& w, int64_t row, float* out) { unpack_row(w, row, true, out); }
+
+void scores_f16(const float* q, const uint16_t* K, int n, int hd, float* scores) {
+  if (hd % 16 != 0) return portable()->scores_f16(q, K, n, hd, scores);
+  for (int j = 0; j < n; j++) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d += 16)
+      acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d),
+                            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(K + j * hd + d))), acc);
+    scores[j] = hsum(acc);
+  }
+}
+
+void accum_f16(float* out, const float* p, const uint16_t* V, int n, int hd) {
+  if (hd % 16 != 0 || hd > 256) return portable()->accum_f16(out, p, V, n, hd);
+  for (int d = 0; d < hd; d += 16) {
+    __m512 acc = _mm512_loadu_ps(out + d);
+    for (int j = 0; j < n; j++)
+      acc = _mm512_fmadd_ps(_mm512_set1_ps(p[j]),
+                            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(V + j * hd + d))), acc);
+    _mm512_storeu_ps(out + d, acc);
+  }
+}
+
+const KernelSet kSet = {"avx512-vnni", true, convert_act, matmul, tile_variants, get_row, scores_f16, accum_f16};
+
+}  // namespace
+
+const KernelSet* kernels_avx512() { return &kSet; }
+
+}  // namespace gb
+
+#else
+#include "kernels/kernels.h"
+namespace gb {
+const KernelSet* kernels_avx512() { return nullptr; }
+}  // namespace gb
+#endif

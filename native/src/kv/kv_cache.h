@@ -1,0 +1,77 @@
+// Paged KV cache: fixed-size blocks of `block_size` token slots holding K and V (f16) for every
+// layer. Sequences own lists of blocks (their block table). Full blocks are content-addressed by a
+// hash chain over their tokens, so a new sequence whose prompt starts with the same tokens attaches
+// them instead of recomputing (refcounted; a shared partially-filled block is copied before write).
+// Blocks no sequence uses but whose contents are known stay cached until memory is needed (LRU).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <unordered_map>
+#include <vector>
+
+namespace gb {
+
+struct KvGeometry {
+  int64_t n_layer;
+  int64_t n_head_kv;
+  int64_t head_dim;
+  int block_size;
+};
+
+class KvCache {
+ public:
+  KvCache(const KvGeometry& g, int64_t n_blocks);
+  ~KvCache();
+  KvCache(const KvCache&) = delete;
+  KvCache& operator=(const KvCache&) = delete;
+
+  const KvGeometry& geometry() const { return g_; }
+  int block_size() const { return g_.block_size; }
+  int64_t n_blocks() const { return n_blocks_; }
+
+  // (block_size, head_dim) halves of one layer / block / KV head.
+  uint16_t* k(int64_t layer, int block, int64_t head) { return k_ + offset(layer, block, head); }
+  uint16_t* v(int64_t layer, int block, int64_t head) { return v_ + offset(layer, block, head); }
+
+  // A free block with refcount 1, evicting the least recently cached block if needed; -1 if full.
+  int allocate();
+  void retain(int block);
+  void release(int block);
+  int refcount(int block) const { return ref_[static_cast<size_t>(block)]; }
+  // Copies every layer's K and V of src into dst.
+  void copy(int src, int dst);
+
+  // Prefix cache. hash_chain(parent, tokens) names a full block by its tokens and all before it.
+  static uint64_t hash_chain(uint64_t parent, const int32_t* tokens, int n);
+  // The cached block with this hash (retained for the caller), or -1.
+  int acquire_cached(uint64_t hash);
+  // Records that `block` (full) holds the tokens named by `hash`.
+  void publish(int block, uint64_t hash);
+
+  int64_t blocks_used() const { return used_; }
+  int64_t blocks_cached() const { return static_cast<int64_t>(lru_.size()); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  size_t offset(int64_t layer, int block, int64_t head) const {
+    return static_cast<size_t>(((layer * n_blocks_ + block) * g_.n_head_kv + head) * g_.block_size * g_.head_dim);
+  }
+  void forget_hash(int block);
+
+  KvGeometry g_;
+  int64_t n_blocks_;
+  size_t bytes_ = 0;
+  uint16_t* k_ = nullptr;
+  uint16_t* v_ = nullptr;
+  std::vector<int> ref_;
+  std::vector<int> free_;
+  std::vector<uint64_t> hash_;  // 0: not published
+  std::unordered_map<uint64_t, int> by_hash_;
+  std::list<int> lru_;  // published blocks with refcount 0, oldest first
+  std::vector<std::list<int>::iterator> lru_pos_;
+  std::vector<bool> in_lru_;
+  int64_t used_ = 0;
+};
+
+}  // namespace gb
