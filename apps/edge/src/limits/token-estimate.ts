@@ -1,0 +1,53 @@
+/**
+ * How many tokens a request may use, known before it runs: the prompt counted with tiktoken's
+ * cl100k_base (Llama 3's tokenizer is a tiktoken BPE of the same family, so counts are close)
+ * plus the completion budget the client asked for. The rate limiter reserves this much and
+ * settles with the real usage from the backend's usage chunk afterwards.
+ */
+import type { ChatCompletionRequest, CompletionRequest } from "@gearbox/shared";
+import { Tiktoken } from "js-tiktoken/lite";
+import cl100kBase from "js-tiktoken/ranks/cl100k_base";
+
+// Built on first use and kept for the isolate's life: turning the rank table into the encoder
+// costs tens of milliseconds of CPU, which only keys with a token limit should pay, and only once.
+let encoder: Tiktoken | undefined;
+
+/** Tokens of a text; special-token markers in it are counted as plain text. */
+export function countTokens(text: string): number {
+  if (text.length === 0) return 0;
+  encoder ??= new Tiktoken(cl100kBase);
+  return encoder.encode(text, [], []).length;
+}
+
+/** Tokens the chat template adds around each message (role header, end-of-turn). */
+const PER_MESSAGE_OVERHEAD = 4;
+
+export function estimateChatTokens(request: ChatCompletionRequest): number {
+  let prompt = 3; // the assistant header that primes the reply
+  for (const message of request.messages) {
+    prompt += PER_MESSAGE_OVERHEAD;
+    const content = message.content;
+    if (typeof content === "string") prompt += countTokens(content);
+    else if (Array.isArray(content)) {
+      for (const part of content) if (part.type === "text") prompt += countTokens(part.text);
+    }
+    if (message.role === "assistant" && message.tool_calls)
+      prompt += countTokens(JSON.stringify(message.tool_calls));
+  }
+  if (request.tools) prompt += countTokens(JSON.stringify(request.tools));
+  const completion = request.max_completion_tokens ?? request.max_tokens ?? 0;
+  return prompt + completion * (request.n ?? 1);
+}
+
+export function estimateCompletionTokens(request: CompletionRequest): number {
+  const prompts = typeof request.prompt === "string" ? [request.prompt] : request.prompt;
+  let prompt = 0;
+  for (const item of prompts) {
+    if (typeof item === "string") prompt += countTokens(item);
+    else if (typeof item === "number") prompt += 1;
+    else prompt += item.length;
+  }
+  const batch = prompts.every((item) => typeof item === "number") ? 1 : prompts.length;
+  const completions = Math.max(request.n ?? 1, request.best_of ?? 1) * batch;
+  return prompt + (request.max_tokens ?? 0) * completions;
+}

@@ -1,0 +1,26 @@
+/** Requests to a backend: URL joined from its base, signed with the shared secret (see signing in @gearbox/shared). */
+import { signRequest } from "@gearbox/shared";
+
+export interface UpstreamCall {
+  method: "GET" | "POST";
+  path: string;
+  body?: Uint8Array;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** Sends one signed request to the backend at `baseUrl` (which may carry a path prefix). */
+export async function signedFetch(baseUrl: string, secret: string, call: UpstreamCall): Promise<Response> {
+  const url = new URL(baseUrl + call.path);
+  const signature = await signRequest(secret, {
+    method: call.method,
+    pathAndQuery: url.pathname + url.search,
+    body: call.body ?? null,
+  });
+  return fetch(url, {
+    method: call.method,
+    headers: { ...call.headers, ...signature },
+    body: call.body ?? null,
+    signal: call.signal ?? null,
+  });
+}

@@ -1,0 +1,86 @@
+/** Token-bucket arithmetic, rate-limit headers and token estimates (pure functions). */
+import { describe, expect, it } from "vitest";
+import { formatDuration, rateLimitHeaders } from "../src/limits/rate-limit-headers.js";
+import { fullBucket, refill, view, waitMs } from "../src/limits/token-bucket.js";
+import { countTokens, estimateChatTokens, estimateCompletionTokens } from "../src/limits/token-estimate.js";
+
+describe("token bucket", () => {
+  it("starts full, refills continuously at the per-minute rate, never above the limit", () => {
+    const bucket = fullBucket(60, 0);
+    expect(bucket.level).toBe(60);
+    bucket.level = 0;
+    expect(refill(bucket, 60, 1_000).level).toBeCloseTo(1);
+    expect(refill(bucket, 60, 30_000).level).toBeCloseTo(30);
+    expect(refill(bucket, 60, 600_000).level).toBe(60);
+  });
+
+  it("says how long until an amount is there, capped at one full bucket", () => {
+    const bucket = { level: 0, updatedMs: 0 };
+    expect(waitMs(bucket, 120, 1)).toBe(500);
+    expect(waitMs(bucket, 120, 60)).toBe(30_000);
+    expect(waitMs(bucket, 120, 10_000)).toBe(60_000);
+    expect(waitMs({ level: 5, updatedMs: 0 }, 120, 5)).toBe(0);
+  });
+
+  it("pays off a debt before admitting more", () => {
+    const debt = { level: -30, updatedMs: 0 };
+    expect(waitMs(debt, 60, 1)).toBe(31_000);
+    expect(view(debt, 60)).toEqual({ remaining: 0, resetMs: 90_000 });
+  });
+});
+
+describe("rate-limit headers", () => {
+  it("uses OpenAI's names and duration format", () => {
+    expect(
+      rateLimitHeaders({
+        requests: { limit: 60, remaining: 59, resetMs: 1000 },
+        tokens: { limit: 10_000, remaining: 9_000, resetMs: 6_000 },
+      }),
+    ).toEqual({
+      "x-ratelimit-limit-requests": "60",
+      "x-ratelimit-remaining-requests": "59",
+      "x-ratelimit-reset-requests": "1s",
+      "x-ratelimit-limit-tokens": "10000",
+      "x-ratelimit-remaining-tokens": "9000",
+      "x-ratelimit-reset-tokens": "6s",
+    });
+    expect(rateLimitHeaders({})).toEqual({});
+    expect(formatDuration(250)).toBe("250ms");
+    expect(formatDuration(1_250)).toBe("1.3s");
+    expect(formatDuration(360_000)).toBe("6m0s");
+    expect(formatDuration(61_500)).toBe("1m1.5s");
+  });
+});
+
+describe("token estimates", () => {
+  it("counts text with a tiktoken BPE", () => {
+    expect(countTokens("")).toBe(0);
+    expect(countTokens("hello world")).toBe(2);
+    // Special-token markers in user text are counted as text, never refused.
+    expect(countTokens("<|endoftext|>")).toBeGreaterThan(1);
+  });
+
+  it("adds framing per message, tools, and the completion budget times n", () => {
+    const base = { model: "m", messages: [{ role: "user" as const, content: "hello world" }] };
+    const prompt = 3 + 4 + 2;
+    expect(estimateChatTokens(base)).toBe(prompt);
+    expect(estimateChatTokens({ ...base, max_tokens: 100 })).toBe(prompt + 100);
+    expect(estimateChatTokens({ ...base, max_tokens: 100, max_completion_tokens: 10, n: 3 })).toBe(
+      prompt + 30,
+    );
+    const parts = {
+      ...base,
+      messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "hello world" }] }],
+    };
+    expect(estimateChatTokens(parts)).toBe(prompt);
+    const tools = [{ type: "function" as const, function: { name: "get_weather" } }];
+    expect(estimateChatTokens({ ...base, tools })).toBeGreaterThan(prompt + 5);
+  });
+
+  it("counts legacy prompts as text or token ids, per prompt in a batch", () => {
+    expect(estimateCompletionTokens({ model: "m", prompt: "hello world", max_tokens: 5 })).toBe(2 + 5);
+    expect(estimateCompletionTokens({ model: "m", prompt: [1, 2, 3], max_tokens: 5 })).toBe(3 + 5);
+    expect(estimateCompletionTokens({ model: "m", prompt: [[1, 2], [3]], max_tokens: 5 })).toBe(3 + 10);
+    expect(estimateCompletionTokens({ model: "m", prompt: ["a", "b"], max_tokens: 5, n: 2 })).toBe(2 + 20);
+  });
+});
