@@ -131,7 +131,14 @@ export interface NativeModel {
 /** Kernel test hooks (tests compare every kernel set against the plain reference). */
 export interface NativeTesting {
   kernelSets(): string[];
-  refMatmul(type: string, weights: Uint8Array, N: number, K: number, x: Float32Array, M: number): Float32Array;
+  refMatmul(
+    type: string,
+    weights: Uint8Array,
+    N: number,
+    K: number,
+    x: Float32Array,
+    M: number,
+  ): Float32Array;
   kernelMatmul(
     type: string,
     weights: Uint8Array,
@@ -145,7 +152,14 @@ export interface NativeTesting {
     n0?: number,
     n1?: number,
   ): Float32Array;
-  kernelGetRow(type: string, weights: Uint8Array, N: number, K: number, row: number, set: string): Float32Array;
+  kernelGetRow(
+    type: string,
+    weights: Uint8Array,
+    N: number,
+    K: number,
+    row: number,
+    set: string,
+  ): Float32Array;
   refDequantize(type: string, weights: Uint8Array, n: number): Float32Array;
   kernelAttention(
     set: string,
@@ -155,7 +169,13 @@ export interface NativeTesting {
     n: number,
     hd: number,
   ): { scores: Float32Array; out: Float32Array };
-  kernelQuantizeQ8(set: string, x: Float32Array, K: number): { qs: Int8Array; d: Float32Array; sums: Int32Array };
+  kernelQuantizeQ8(
+    set: string,
+    x: Float32Array,
+    K: number,
+  ): { qs: Int8Array; d: Float32Array; sums: Int32Array };
+  /** GB/s of the best of `passes` read-only sweeps over `megabytes` with `threads` threads. */
+  memoryBandwidth(megabytes: number, threads: number, passes?: number): number;
 }
 
 export interface NativeAddon {

@@ -1,0 +1,76 @@
+/** `gearbox make-model`: writes a synthetic Llama 3 model (random weights, real tokenizer). */
+import { isatty } from "node:tty";
+import { MODEL_FILE_TYPES } from "../model-maker/file-types.js";
+import { DEFAULT_MODEL_SEED, makeModel } from "../model-maker/make-model.js";
+import { SHAPE_NAMES } from "../model-maker/shapes.js";
+import {
+  choiceOption,
+  formatBytes,
+  integerOption,
+  parseCommandArgs,
+  requireOption,
+  runCommand,
+} from "./args.js";
+
+const USAGE = `usage: gearbox make-model --shape ${SHAPE_NAMES.join("|")} [--type ${MODEL_FILE_TYPES.join("|")}] [--seed N] --out FILE
+
+Writes a synthetic Llama 3 model: the real architecture, tokenizer and chat template with
+deterministic random weights (the same options always give the same bytes). It is for tests and
+demos; its output is meaningless.
+
+  --shape   tiny (4 layers, hidden 256), tiny-alt (3 layers, hidden 512, untied, no GQA),
+            1b (Llama 3.2 1B), 3b (Llama 3.2 3B)
+  --type    tensor type (default q8_0); q4_0 and q4_k_m use llama.cpp's quantization mixes
+  --seed    random seed, a non-negative integer (default ${DEFAULT_MODEL_SEED})
+  --out     output file (written atomically)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  return runCommand(USAGE, async () => {
+    const args = parseCommandArgs(argv, {
+      shape: { type: "string" },
+      type: { type: "string" },
+      seed: { type: "string" },
+      out: { type: "string", short: "o" },
+    });
+    if (args.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const shape = choiceOption(requireOption(args.shape, "shape"), "shape", SHAPE_NAMES);
+    const type = choiceOption(args.type, "type", MODEL_FILE_TYPES) ?? "q8_0";
+    const seed = integerOption(args.seed, "seed", 0) ?? DEFAULT_MODEL_SEED;
+    const out = requireOption(args.out, "out");
+
+    const progress = progressReporter(`make-model ${shape} ${type}`);
+    const result = await makeModel({ shape, type, seed, out, onProgress: progress });
+    progress.done();
+    process.stdout.write(
+      `${result.path}: ${formatBytes(result.bytes)}, ${result.tensorCount} tensors, ${(result.elapsedMs / 1000).toFixed(1)} s\n`,
+    );
+    return 0;
+  });
+}
+
+/** Progress on stderr: a line rewritten in place on a terminal, a line per 10% otherwise. */
+function progressReporter(label: string) {
+  const tty = isatty(2);
+  let lastShown = -1;
+  const report = (written: number, total: number) => {
+    const percent = Math.floor((written / total) * 100);
+    if (tty) {
+      if (percent === lastShown) return;
+      process.stderr.write(`\r${label}: ${percent}% (${formatBytes(written)} of ${formatBytes(total)})`);
+    } else {
+      if (percent < lastShown + 10 && percent < 100) return;
+      if (percent === lastShown) return;
+      process.stderr.write(`${label}: ${percent}% (${formatBytes(written)} of ${formatBytes(total)})\n`);
+    }
+    lastShown = percent;
+  };
+  return Object.assign(report, {
+    done: () => {
+      if (tty) process.stderr.write("\n");
+    },
+  });
+}

@@ -1,0 +1,158 @@
+/** The Engine implementation on the C++ addon. */
+import type {
+  CreateSequenceResult,
+  Engine,
+  EngineModel,
+  GearReport,
+  KvStats,
+  LoadOptions,
+  ModelInfo,
+  SamplingParams,
+  StepItem,
+  StepResult,
+} from "./engine.js";
+import { nativeAddon } from "./native.js";
+import type { NativeModel, NativeSamplingParams } from "./native-types.js";
+
+function toNativeSampling(p: SamplingParams): NativeSamplingParams {
+  return {
+    temperature: p.temperature,
+    topK: p.topK,
+    topP: p.topP,
+    minP: p.minP,
+    presencePenalty: p.presencePenalty,
+    frequencyPenalty: p.frequencyPenalty,
+    repetitionPenalty: p.repetitionPenalty,
+    logitBias: [...p.logitBias.entries()],
+    seed: p.seed,
+    topLogprobs: p.topLogprobs,
+    logprobs: p.logprobs,
+  };
+}
+
+class NativeEngineModel implements EngineModel {
+  readonly info: ModelInfo;
+
+  constructor(private readonly model: NativeModel) {
+    const i = model.info();
+    this.info = {
+      path: i.path,
+      architecture: i.architecture,
+      vocabSize: i.vocabSize,
+      contextLength: i.contextLength,
+      embeddingLength: i.embeddingLength,
+      blockCount: i.blockCount,
+      feedForwardLength: i.feedForwardLength,
+      headCount: i.headCount,
+      headCountKv: i.headCountKv,
+      headDim: i.headDim,
+      ropeTheta: i.ropeTheta,
+      rmsEps: i.rmsEps,
+      tiedOutput: i.tiedOutput,
+      tensorTypes: i.tensorTypes,
+      parameterCount: i.parameterCount,
+      fileBytes: i.fileBytes,
+      weightBytes: i.weightBytes,
+      isa: i.isa,
+      threads: i.threads,
+    };
+  }
+
+  createSequence(params: SamplingParams, promptTokens?: readonly number[]): Promise<CreateSequenceResult> {
+    return this.model.createSequence(toNativeSampling(params), promptTokens);
+  }
+
+  forkSequence(seq: number, params: SamplingParams): Promise<number> {
+    return this.model.forkSequence(seq, toNativeSampling(params));
+  }
+
+  freeSequence(seq: number): Promise<void> {
+    return this.model.freeSequence(seq);
+  }
+
+  async step(items: readonly StepItem[]): Promise<StepResult[]> {
+    const results = await this.model.step(
+      items.map((i) => ({
+        seq: i.seq,
+        tokens: i.tokens,
+        sample: i.sample,
+        returnLogits: i.returnLogits ?? false,
+      })),
+    );
+    return results.map((r) => {
+      const out: StepResult = { seq: r.seq, token: r.token };
+      if (r.logprob !== undefined) out.logprob = r.logprob;
+      if (r.topLogprobs) out.topLogprobs = r.topLogprobs;
+      if (r.logits) out.logits = r.logits;
+      return out;
+    });
+  }
+
+  kvStats(): KvStats {
+    const s = this.model.kvStats();
+    if (!s) return { blockSize: 0, blocksTotal: 0, blocksUsed: 0, blocksCached: 0, sequences: 0 };
+    return {
+      blockSize: s.blockSize,
+      blocksTotal: s.blocksTotal,
+      blocksUsed: s.blocksUsed,
+      blocksCached: s.blocksCached,
+      sequences: s.sequences,
+    };
+  }
+
+  gearReport(): GearReport {
+    const r = this.model.gearReport();
+    if (!r) return { gears: [], fallbacks: 0, observed: { prefill: {}, decode: {} } };
+    const toNumbers = (h: Record<string, number>) =>
+      Object.fromEntries(Object.entries(h).map(([k, v]) => [Number(k), v])) as Record<number, number>;
+    return {
+      gears: r.gears.map((g) => ({
+        phase: g.phase,
+        bucket: g.bucket,
+        state: g.state === "cold" ? "evicted" : g.state,
+        hits: g.hits,
+        misses: g.misses,
+        compileMs: g.compileMs,
+        autotuneMs: g.autotuneMs,
+        evictions: g.evictions,
+        residentBytes: g.residentBytes,
+        realTokens: g.realTokens,
+        paddedTokens: g.paddedTokens,
+      })),
+      fallbacks: r.fallbacks,
+      observed: { prefill: toNumbers(r.observed.prefill), decode: toNumbers(r.observed.decode) },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.model.close();
+  }
+}
+
+/** The engine backed by the C++ addon. */
+export const nativeEngine: Engine = {
+  async loadModel(path: string, options: LoadOptions = {}): Promise<EngineModel> {
+    const gears = options.gears;
+    const model = await nativeAddon().loadModel(
+      path,
+      {
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.contextLength !== undefined ? { contextLength: options.contextLength } : {}),
+        ...(options.kvCacheMiB !== undefined ? { kvCacheMiB: options.kvCacheMiB } : {}),
+        ...(gears
+          ? {
+              gears: {
+                prefill: gears.prefill,
+                decodeBatch: gears.decodeBatch,
+                warm: gears.warm,
+                ...(gears.cacheDir !== undefined ? { cacheDir: gears.cacheDir } : {}),
+                ...(gears.maxResidentBytes !== undefined ? { maxResidentBytes: gears.maxResidentBytes } : {}),
+              },
+            }
+          : {}),
+      },
+      options.onProgress,
+    );
+    return new NativeEngineModel(model);
+  },
+};
