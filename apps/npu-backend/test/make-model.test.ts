@@ -13,6 +13,7 @@ import { makeModel } from "../src/model-maker/make-model.js";
 import { llama3RopeFactors } from "../src/model-maker/rope-factors.js";
 import { SHAPES } from "../src/model-maker/shapes.js";
 import { planTensors } from "../src/model-maker/tensor-plan.js";
+import { FFN_DOWN_GAIN, LOGIT_STD, QK_GAIN, SPECIAL_ROW_SCALE } from "../src/model-maker/weights.js";
 import { ensureModel, REPO_ROOT } from "./support/models.js";
 
 const BIN = join(REPO_ROOT, "apps/npu-backend/bin/gearbox.js");
@@ -247,14 +248,23 @@ describe("make-model GGUF conventions (llama.cpp's convert_hf_to_gguf for Llama 
     const embd = await values(f32Path, f32, "token_embd.weight");
     const normal = stats(embd.subarray(0, 128000 * 256));
     expect(normal.mean).toBeCloseTo(0, 3);
-    expect(normal.std).toBeCloseTo(8 / 16, 2);
-    expect(stats(embd.subarray(128000 * 256)).std).toBeCloseTo((8 / 16) * 0.05, 3);
+    expect(normal.std).toBeCloseTo(LOGIT_STD / 16, 2);
+    expect(stats(embd.subarray(128000 * 256)).std).toBeCloseTo((LOGIT_STD / 16) * SPECIAL_ROW_SCALE, 3);
     const norm = stats(await values(f32Path, f32, "blk.1.attn_norm.weight"));
     expect(norm.mean).toBeCloseTo(1, 1);
     expect(norm.std).toBeGreaterThan(0.05);
-    expect(stats(await values(f32Path, f32, "blk.1.attn_q.weight")).std).toBeCloseTo(1.5 / 16, 2);
+    expect(stats(await values(f32Path, f32, "blk.1.attn_q.weight")).std).toBeCloseTo(QK_GAIN / 16, 2);
     expect(stats(await values(f32Path, f32, "blk.1.attn_v.weight")).std).toBeCloseTo(1 / 16, 2);
-    expect(stats(await values(f32Path, f32, "blk.1.ffn_down.weight")).std).toBeCloseTo(4 / Math.sqrt(768), 2);
+    expect(stats(await values(f32Path, f32, "blk.1.ffn_down.weight")).std).toBeCloseTo(
+      FFN_DOWN_GAIN / Math.sqrt(768),
+      2,
+    );
+    // The final norm weight has random signs around magnitude 1 (see weights.ts).
+    const outNorm = await values(f32Path, f32, "output_norm.weight");
+    const negative = outNorm.filter((v) => v < 0).length;
+    expect(negative).toBeGreaterThan(256 * 0.35);
+    expect(negative).toBeLessThan(256 * 0.65);
+    expect(stats(outNorm.map(Math.abs)).mean).toBeCloseTo(1, 1);
   });
 
   it("sets general.file_type and the tensor types of every file type", async () => {

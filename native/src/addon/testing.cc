@@ -11,6 +11,10 @@
 #include "kernels/kernels.h"
 #include "kernels/pack.h"
 #include "kernels/ref.h"
+#include "threads/pool.h"
+
+#include <chrono>
+#include <sys/mman.h>
 
 namespace gb::addon {
 namespace {
@@ -201,6 +205,48 @@ Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info) {
     o.Set("d", d);
     o.Set("sums", s);
     return o;
+  });
+}
+
+// memoryBandwidth(megabytes, threads, passes) -> GB/s: the best of `passes` read-only sweeps over a
+// buffer far larger than the caches, split across threads (the decode speed limit of a model).
+Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const size_t mb = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+    const int threads = info[1].As<Napi::Number>().Int32Value();
+    const int passes = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : 5;
+    if (mb < 64 || mb > 65536 || threads < 1 || threads > 1024 || passes < 1) fail("bad bandwidth arguments");
+    const size_t bytes = mb << 20;
+    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) fail("cannot allocate %zu MiB", mb);
+#ifdef MADV_HUGEPAGE
+    madvise(mem, bytes, MADV_HUGEPAGE);
+#endif
+    uint64_t* words = static_cast<uint64_t*>(mem);
+    const size_t n = bytes / 8;
+    ThreadPool pool(threads);
+    pool.parallel([&](int ith, int nth) {
+      int64_t b, e;
+      split_range(static_cast<int64_t>(n), ith, nth, &b, &e);
+      for (int64_t i = b; i < e; i++) words[i] = static_cast<uint64_t>(i);
+    });
+    double best = 0;
+    std::vector<uint64_t> sinks(static_cast<size_t>(threads) * 8);
+    for (int p = 0; p < passes; p++) {
+      auto t0 = std::chrono::steady_clock::now();
+      pool.parallel([&](int ith, int nth) {
+        int64_t b, e;
+        split_range(static_cast<int64_t>(n / 8), ith, nth, &b, &e);
+        uint64_t acc[8] = {0};
+        for (int64_t i = b; i < e; i++)
+          for (int j = 0; j < 8; j++) acc[j] += words[i * 8 + j];
+        for (int j = 0; j < 8; j++) sinks[static_cast<size_t>(ith) * 8 + j] += acc[j];
+      });
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best = std::max(best, static_cast<double>(bytes) / s / 1e9);
+    }
+    munmap(mem, bytes);
+    return Napi::Number::New(info.Env(), best);
   });
 }
 

@@ -16,7 +16,7 @@ import { SHAPES, type ShapeName } from "./shapes.js";
 import { type PlannedTensor, planTensors } from "./tensor-plan.js";
 
 /** Bump when the same options would produce different bytes (caches key on it). */
-export const MODEL_GENERATOR_VERSION = 1;
+export const MODEL_GENERATOR_VERSION = 2;
 export const DEFAULT_MODEL_SEED = 0;
 
 /** Values generated per chunk: 1 Mi f32 values = 4 MiB, the bound on per-tensor memory. */

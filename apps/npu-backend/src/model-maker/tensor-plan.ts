@@ -17,6 +17,7 @@ import {
   QK_GAIN,
   type RowFiller,
   SPECIAL_ROW_SCALE,
+  signedNormWeights,
 } from "./weights.js";
 
 export interface PlannedTensor {
@@ -68,7 +69,7 @@ export function planTensors(shape: LlamaShape, fileType: ModelFileType): Planned
     add(`${blk}.ffn_up.weight`, "ffn_up", [hidden, ffn], projection(hidden, 1), i);
     add(`${blk}.ffn_down.weight`, "ffn_down", [ffn, hidden], projection(ffn, FFN_DOWN_GAIN), i);
   }
-  add("output_norm.weight", "norm", [hidden], normWeights(hidden));
+  add("output_norm.weight", "norm", [hidden], signedNormWeights(hidden));
   if (!shape.tiedEmbeddings) add("output.weight", "output", [hidden, vocabSize], vocabRows());
   return plan;
 }
