@@ -120,6 +120,9 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
   const KernelSet& K = *m.kernels;
   const ArenaLayout& A = plan.layout;
   const int64_t T = static_cast<int64_t>(b.tokens.size());
+  // Padded mode (static-graph emulation): matmuls run over the whole bucket; the extra rows hold
+  // whatever the arena holds and are never read back.
+  const int64_t Tm = plan.padded && plan.max_tokens > T ? plan.max_tokens : T;
   const int64_t D = c.n_embd, Dq = c.q_dim(), Dkv = c.kv_dim(), F = c.n_ff, hd = c.head_dim;
   const int64_t n_head = c.n_head, n_kv = c.n_head_kv, group = n_head / n_kv, half = hd / 2;
   const int bs = kv.block_size();
@@ -188,16 +191,18 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
           for (int64_t i = 0; i < D; i++) x[t * D + i] += xn[t * D + i];
         rms_norm(x + t * D, L.attn_norm, xn + t * D, D, eps);
       }
-      convert(qkv, xn, D, T, t0, t1);
+      int64_t p0, p1;
+      split_range(Tm, ith, nth, &p0, &p1);
+      convert(qkv, xn, D, Tm, p0, p1);
     });
     pending_residual = false;
     timer.mark(kProfNorm);
 
     // ---- Q, K, V projections: (T, D) -> (T, Dq), (T, Dkv), (T, Dkv)
     pool.parallel([&](int ith, int nth) {
-      matmul_part(K, L.wq, qkv.of[0], T, q, plan.tiles[kMatQ], ith, nth);
-      matmul_part(K, L.wk, qkv.of[1], T, k, plan.tiles[kMatK], ith, nth);
-      matmul_part(K, L.wv, qkv.of[2], T, v, plan.tiles[kMatV], ith, nth);
+      matmul_part(K, L.wq, qkv.of[0], Tm, q, plan.tiles[kMatQ], ith, nth);
+      matmul_part(K, L.wk, qkv.of[1], Tm, k, plan.tiles[kMatK], ith, nth);
+      matmul_part(K, L.wv, qkv.of[2], Tm, v, plan.tiles[kMatV], ith, nth);
     });
     timer.mark(kProfQKV);
 
@@ -266,10 +271,10 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     const ActSet wo = act_set(wo_m, 1);
     pool.parallel([&](int ith, int nth) {
       int64_t t0, t1;
-      split_range(T, ith, nth, &t0, &t1);
-      convert(wo, attn, Dq, T, t0, t1);
+      split_range(Tm, ith, nth, &t0, &t1);
+      convert(wo, attn, Dq, Tm, t0, t1);
     });
-    pool.parallel([&](int ith, int nth) { matmul_part(K, L.wo, wo.of[0], T, xn, plan.tiles[kMatO], ith, nth); });
+    pool.parallel([&](int ith, int nth) { matmul_part(K, L.wo, wo.of[0], Tm, xn, plan.tiles[kMatO], ith, nth); });
     timer.mark(kProfO);
 
     // ---- residual + FFN RMSNorm + conversion, by rows
@@ -282,14 +287,16 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
         for (int64_t i = 0; i < D; i++) x[t * D + i] += xn[t * D + i];
         rms_norm(x + t * D, L.ffn_norm, xn + t * D, D, eps);
       }
-      convert(gu, xn, D, T, t0, t1);
+      int64_t p0, p1;
+      split_range(Tm, ith, nth, &p0, &p1);
+      convert(gu, xn, D, Tm, p0, p1);
     });
     timer.mark(kProfNorm);
 
     // ---- gate and up projections: (T, D) -> (T, F) each
     pool.parallel([&](int ith, int nth) {
-      matmul_part(K, L.w_gate, gu.of[0], T, gate, plan.tiles[kMatGate], ith, nth);
-      matmul_part(K, L.w_up, gu.of[1], T, up, plan.tiles[kMatUp], ith, nth);
+      matmul_part(K, L.w_gate, gu.of[0], Tm, gate, plan.tiles[kMatGate], ith, nth);
+      matmul_part(K, L.w_up, gu.of[1], Tm, up, plan.tiles[kMatUp], ith, nth);
     });
     timer.mark(kProfGateUp);
 
@@ -298,17 +305,17 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     const ActSet dn = act_set(dn_m, 1);
     pool.parallel([&](int ith, int nth) {
       int64_t t0, t1;
-      split_range(T, ith, nth, &t0, &t1);
+      split_range(Tm, ith, nth, &t0, &t1);
       for (int64_t i = t0 * F; i < t1 * F; i++) {
         const float g = gate[i];
         gate[i] = g / (1.0f + std::exp(-g)) * up[i];
       }
-      convert(dn, gate, F, T, t0, t1);
+      convert(dn, gate, F, Tm, t0, t1);
     });
     timer.mark(kProfSwiglu);
 
     // ---- down projection: (T, F) -> xn (T, D); residual added by the next stage
-    pool.parallel([&](int ith, int nth) { matmul_part(K, L.w_down, dn.of[0], T, xn, plan.tiles[kMatDown], ith, nth); });
+    pool.parallel([&](int ith, int nth) { matmul_part(K, L.w_down, dn.of[0], Tm, xn, plan.tiles[kMatDown], ith, nth); });
     pending_residual = true;
     timer.mark(kProfDown);
   }

@@ -95,6 +95,11 @@ export interface GearOptions {
   cacheDir?: string;
   /** Bound of the plan LRU in bytes. */
   maxResidentBytes?: number;
+  /**
+   * Compute whole buckets, as a static-graph device must (Ascend gears, CUDA graphs): for comparing
+   * against the default, which computes only the real rows. Counted in `paddedTokens`.
+   */
+  padded?: boolean;
 }
 
 /** One sequence's part of a step. */
@@ -135,7 +140,8 @@ export interface GearStats {
   phase: "prefill" | "decode";
   /** Upper bound of tokens (prefill) or sequences (decode) of this gear. */
   bucket: number;
-  state: "ready" | "building" | "evicted";
+  /** cold: never built yet (warm "none"); building: queued or compiling in the background. */
+  state: "ready" | "building" | "evicted" | "cold";
   hits: number;
   misses: number;
   compileMs: number;
@@ -152,6 +158,10 @@ export interface GearReport {
   fallbacks: number;
   /** Histogram of observed step sizes: size -> count, per phase. */
   observed: { prefill: Record<number, number>; decode: Record<number, number> };
+  /** What happened to persisted plans at load, e.g. "warm: 12 tuned kernels, 11 plans" or "rebuilt: ...". */
+  cacheStatus: string;
+  /** Time spent compiling the configured gears at load. */
+  warmupMs: number;
 }
 
 export interface CreateSequenceResult {

@@ -102,14 +102,21 @@ class NativeEngineModel implements EngineModel {
 
   gearReport(): GearReport {
     const r = this.model.gearReport();
-    if (!r) return { gears: [], fallbacks: 0, observed: { prefill: {}, decode: {} } };
+    if (!r)
+      return {
+        gears: [],
+        fallbacks: 0,
+        observed: { prefill: {}, decode: {} },
+        cacheStatus: "closed",
+        warmupMs: 0,
+      };
     const toNumbers = (h: Record<string, number>) =>
       Object.fromEntries(Object.entries(h).map(([k, v]) => [Number(k), v])) as Record<number, number>;
     return {
       gears: r.gears.map((g) => ({
         phase: g.phase,
         bucket: g.bucket,
-        state: g.state === "cold" ? "evicted" : g.state,
+        state: g.state,
         hits: g.hits,
         misses: g.misses,
         compileMs: g.compileMs,
@@ -121,6 +128,8 @@ class NativeEngineModel implements EngineModel {
       })),
       fallbacks: r.fallbacks,
       observed: { prefill: toNumbers(r.observed.prefill), decode: toNumbers(r.observed.decode) },
+      cacheStatus: r.cacheStatus,
+      warmupMs: r.warmupMs,
     };
   }
 
@@ -147,6 +156,7 @@ export const nativeEngine: Engine = {
                 warm: gears.warm,
                 ...(gears.cacheDir !== undefined ? { cacheDir: gears.cacheDir } : {}),
                 ...(gears.maxResidentBytes !== undefined ? { maxResidentBytes: gears.maxResidentBytes } : {}),
+                ...(gears.padded !== undefined ? { padded: gears.padded } : {}),
               },
             }
           : {}),
