@@ -19,7 +19,7 @@ Engine::Engine(const std::string& path, const EngineOptions& o, const Progress& 
     if (!kernels) fail("the '%s' kernels cannot run on this CPU (or were not built)", o.isa.c_str());
   }
   const int threads = o.threads > 0 ? std::min(o.threads, 1024) : hardware_threads();
-  pool_ = std::make_unique<ThreadPool>(threads);
+  pool_ = ThreadPool::shared(threads);
 
   // The context length must be known before the model (RoPE tables); peek at the file's value.
   model_ = Model::load(

@@ -83,7 +83,7 @@ class Engine {
   void publish_full_blocks(Sequence& s);
   void update_stats();
 
-  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<KvCache> kv_;
   std::unique_ptr<GearManager> gears_;

@@ -38,11 +38,24 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
+std::shared_ptr<ThreadPool> ThreadPool::shared(int n_threads) {
+  static std::mutex registry_mutex;
+  static std::vector<std::weak_ptr<ThreadPool>> registry;
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  for (auto& w : registry)
+    if (auto p = w.lock())
+      if (p->size() == n_threads) return p;
+  auto p = std::make_shared<ThreadPool>(n_threads);
+  registry.push_back(p);
+  return p;
+}
+
 void ThreadPool::run(void (*fn)(void*, int, int), void* ctx) {
   if (n_threads_ == 1) {
     fn(ctx, 0, 1);
     return;
   }
+  std::lock_guard<std::mutex> turn(run_mutex_);
   fn_ = fn;
   ctx_ = ctx;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
@@ -53,7 +66,12 @@ void ThreadPool::run(void (*fn)(void*, int, int), void* ctx) {
   }
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   fn(ctx, 0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) GB_PAUSE();
+  // Spin a little (workers usually finish within microseconds of us), then give the core away so
+  // a descheduled worker can run when the machine is oversubscribed.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) {
+    if (spins < 4096) GB_PAUSE();
+    else sched_yield();
+  }
 }
 
 void ThreadPool::worker(int ith) {
@@ -62,17 +80,18 @@ void ThreadPool::worker(int ith) {
     // Spin for a while (sub-millisecond) waiting for the next job, then sleep.
     uint64_t gen = generation_.load(std::memory_order_acquire);
     if (gen == seen) {
-      auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(300);
+      auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(500);
       int iter = 0;
       while ((gen = generation_.load(std::memory_order_acquire)) == seen && !stop_.load(std::memory_order_relaxed)) {
-        GB_PAUSE();
-        if (++iter % 1024 == 0 && std::chrono::steady_clock::now() > spin_until) {
+        if (++iter < 2048) GB_PAUSE();
+        else sched_yield();  // keep polling, but let other runnable threads have the core
+        if (iter % 256 == 0 && std::chrono::steady_clock::now() > spin_until) {
           std::unique_lock<std::mutex> lock(mutex_);
           sleepers_.fetch_add(1);
           wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen || stop_.load(); });
           sleepers_.fetch_sub(1);
           iter = 0;
-          spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(300);
+          spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(500);
         }
       }
     }

@@ -1,10 +1,12 @@
 // A persistent compute pool: n-1 worker threads plus the calling thread. `run` hands every thread
-// the same function with its index and waits for all; workers spin briefly between jobs (a decode
-// step issues ~200 jobs) and then sleep, so an idle engine costs no CPU.
+// the same function with its index and waits for all. Between jobs (a decode step issues ~200)
+// threads spin briefly, then yield the core, then sleep: fast when the cores are ours, polite when
+// another process needs them, and free when idle.
 #pragma once
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -20,8 +22,13 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Runs fn(ctx, ith, nth) on all threads; returns when all are done. Not reentrant.
+  // Runs fn(ctx, ith, nth) on all threads; returns when all are done. Callers from several threads
+  // (several models sharing the pool) take turns, one job at a time. Not reentrant.
   void run(void (*fn)(void* ctx, int ith, int nth), void* ctx);
+
+  // The process-wide pool of this many threads: models loaded with the same thread count share it,
+  // so they take turns on the cores instead of oversubscribing them.
+  static std::shared_ptr<ThreadPool> shared(int n_threads);
 
   template <typename F>
   void parallel(F&& f) {
@@ -39,6 +46,7 @@ class ThreadPool {
   void (*fn_)(void*, int, int) = nullptr;
   void* ctx_ = nullptr;
   std::mutex mutex_;
+  std::mutex run_mutex_;
   std::condition_variable wake_;
   std::atomic<int> sleepers_{0};
 };
