@@ -6,10 +6,14 @@ const require = createRequire(import.meta.url);
 
 let addon: NativeAddon | undefined;
 
-/** The loaded addon; throws a clear error if `npm install` did not build it. */
+/**
+ * The loaded addon; throws a clear error if `npm install` did not build it. GEARBOX_ADDON may name
+ * another build of it (kernel development against a separate build directory).
+ */
 export function nativeAddon(): NativeAddon {
   if (addon) return addon;
-  const { bindingPath } = require("@gearbox/native") as { bindingPath: string };
+  const bindingPath =
+    process.env.GEARBOX_ADDON || (require("@gearbox/native") as { bindingPath: string }).bindingPath;
   try {
     addon = require(bindingPath) as NativeAddon;
   } catch (err) {
