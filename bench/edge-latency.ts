@@ -4,7 +4,7 @@
  * between), on loopback. Reports p50/p99 of complete small requests and time to first byte and to
  * first token of streams.
  *
- *   node bench/edge-run.mjs bench/edge-latency.ts [--requests 500] [--streams 200]
+ *   node bench/run-ts.mjs bench/edge-latency.ts [--requests 500] [--streams 200]
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";

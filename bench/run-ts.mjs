@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs one TypeScript bench driver on Node 20 (which cannot run .ts itself): bundles it with the
 // esbuild that wrangler brings, packages left external, into a temporary module, and imports it.
-//   node bench/edge-run.mjs bench/edge-latency.ts [args...]
+//   node bench/run-ts.mjs bench/edge-latency.ts [args...]
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -9,13 +9,13 @@ import { build } from "esbuild";
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
-  process.stderr.write("usage: node bench/edge-run.mjs FILE.ts [args...]\n");
+  process.stderr.write("usage: node bench/run-ts.mjs FILE.ts [args...]\n");
   process.exit(2);
 }
 // Inside the repository, so that the bundle's package imports resolve from its node_modules.
 const cache = join(process.cwd(), "node_modules", ".cache");
 await mkdir(cache, { recursive: true });
-const dir = await mkdtemp(join(cache, "edge-bench-"));
+const dir = await mkdtemp(join(cache, "bench-"));
 const outfile = join(dir, "bench.mjs");
 try {
   await build({
