@@ -98,6 +98,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   testing.Set("kernelAttention", Napi::Function::New(env, KernelAttention));
   testing.Set("kernelQuantizeQ8", Napi::Function::New(env, KernelQuantizeQ8));
   testing.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidth));
+  testing.Set("benchMatmul", Napi::Function::New(env, BenchMatmul));
   exports.Set("testing", testing);
   return exports;
 }

@@ -13,6 +13,7 @@
 #include "kernels/ref.h"
 #include "threads/pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <sys/mman.h>
 
@@ -204,6 +205,76 @@ Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info) {
     o.Set("qs", qs);
     o.Set("d", d);
     o.Set("sums", s);
+    return o;
+  });
+}
+
+// benchMatmul(type, N, K, M, threads, iters, set, mr, nc) -> {ms, gbps, gops}: the engine's matmul
+// (random packed weights, N rows of K, M activation rows) split over a pool by column groups, the
+// way the forward pass splits it; median of `iters` runs after one warm-up.
+Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    GgmlType t = type_from_name(info[0].As<Napi::String>().Utf8Value());
+    const int64_t N = info[1].As<Napi::Number>().Int64Value(), K = info[2].As<Napi::Number>().Int64Value();
+    const int64_t M = info[3].As<Napi::Number>().Int64Value();
+    const int threads = info[4].As<Napi::Number>().Int32Value(), iters = info[5].As<Napi::Number>().Int32Value();
+    const KernelSet& k = set_from_name(info[6].As<Napi::String>().Utf8Value());
+    TileShape tile{info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Int32Value()};
+    // Copies of the weights cycled through, so a run can stream from memory instead of the caches.
+    const int copies = info.Length() > 9 ? info[9].As<Napi::Number>().Int32Value() : 1;
+    if (copies < 1 || copies > 4096) fail("bad copies");
+    GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(t));
+    if (N < 16 || K < 256 || K % 256 != 0 || M < 1 || threads < 1 || iters < 1) fail("bad bench arguments");
+    const size_t raw_bytes = static_cast<size_t>(N * (K / ti.block) * ti.bytes);
+    std::vector<uint8_t> raw(raw_bytes);
+    uint32_t st = 12345;
+    for (auto& b : raw) b = static_cast<uint8_t>((st = st * 1664525u + 1013904223u) >> 24);
+    // Keep f16 scales finite and small: rewrite every block's scale field where the format has one.
+    if (t == GgmlType::Q8_0 || t == GgmlType::Q4_0)
+      for (size_t o = 0; o < raw_bytes; o += ti.bytes) raw[o + 1] = 0x20;
+    WeightFormat f = storage_format_for(t);
+    const size_t pb = packed_bytes(f, N, K);
+    const size_t stride = (pb + 4095) & ~size_t{4095};
+    const size_t total = stride * static_cast<size_t>(copies);
+    void* mem = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) fail("alloc");
+#ifdef MADV_HUGEPAGE
+    madvise(mem, total, MADV_HUGEPAGE);
+#endif
+    for (int c = 0; c < copies; c++)
+      pack_rows(t, raw.data(), N, K, f, k.q8_unsigned_weights, static_cast<uint8_t*>(mem) + stride * c, 0, col_groups(N));
+    raw.clear();
+    raw.shrink_to_fit();
+    Matrix m{f, t, N, K, static_cast<uint8_t*>(mem), pb};
+    std::vector<float> x(static_cast<size_t>(M * K));
+    for (auto& v : x) v = static_cast<float>(static_cast<int32_t>(st = st * 1664525u + 1013904223u)) * 1e-9f;
+    ActFormat af = act_format_for(f);
+    std::vector<uint8_t> act(act_bytes(af, M, K) + 64);
+    k.convert_act(af, x.data(), K, 0, M, M, K, act.data());
+    std::vector<float> y(static_cast<size_t>(M * N));
+    ThreadPool pool(threads);
+    std::vector<double> times;
+    for (int it = 0; it <= iters; it++) {
+      m.data = static_cast<uint8_t*>(mem) + stride * static_cast<size_t>(it % copies);
+      auto t0 = std::chrono::steady_clock::now();
+      pool.parallel([&](int ith, int nth) {
+        const int64_t unit = 16 * tile.nc;
+        const int64_t units = (N + unit - 1) / unit;
+        int64_t u0, u1;
+        split_range(units, ith, nth, &u0, &u1);
+        const int64_t n0 = u0 * unit, n1 = std::min(N, u1 * unit);
+        if (n1 > n0) k.matmul(m, act.data(), M, y.data(), N, n0, n1, tile);
+      });
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (it > 0) times.push_back(ms);
+    }
+    munmap(mem, total);
+    std::sort(times.begin(), times.end());
+    const double ms = times[times.size() / 2];
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("ms", ms);
+    o.Set("gbps", static_cast<double>(pb) / (ms * 1e-3) / 1e9);
+    o.Set("gops", 2.0 * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(M) / (ms * 1e-3) / 1e9);
     return o;
   });
 }

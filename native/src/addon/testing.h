@@ -10,4 +10,5 @@ Napi::Value RefDequantize(const Napi::CallbackInfo& info);
 Napi::Value KernelAttention(const Napi::CallbackInfo& info);
 Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info);
 Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info);
+Napi::Value BenchMatmul(const Napi::CallbackInfo& info);
 }  // namespace gb::addon
