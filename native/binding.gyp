@@ -23,6 +23,7 @@
         "src/gears/gears.cc",
         "src/gguf/ggml_type.cc",
         "src/gguf/gguf.cc",
+        "src/kernels/attention_portable.cc",
         "src/kernels/dispatch.cc",
         "src/kernels/formats.cc",
         "src/kernels/pack.cc",
@@ -39,7 +40,7 @@
         ["target_arch=='x64'", {
           "dependencies": ["gearbox_avx2", "gearbox_avx512"]
         }, {
-          "sources": ["src/kernels/x86_avx2.cc", "src/kernels/x86_avx512.cc"]
+          "sources": ["src/kernels/x86_avx2.cc", "src/kernels/x86_avx512.cc", "src/kernels/attention_avx512.cc"]
         }]
       ]
     }
@@ -57,7 +58,7 @@
         {
           "target_name": "gearbox_avx512",
           "type": "static_library",
-          "sources": ["src/kernels/x86_avx512.cc"],
+          "sources": ["src/kernels/x86_avx512.cc", "src/kernels/attention_avx512.cc"],
           "defines": ["GB_BUILD_AVX512"],
           "cflags_cc": ["-Wno-maybe-uninitialized", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vnni", "-mavx512bf16", "-mfma", "-mf16c"]
         }

@@ -14,7 +14,8 @@
  *
  * The greedy choice must agree at every step, except where llama.cpp's own top two are closer than
  * the type's tolerance (a numerical tie: either choice is correct), and such ties must be rare.
- * For f32 and f16, free-running greedy generation must be identical for 32 tokens.
+ * For f32 and f16, free-running greedy generation must be identical for 32 tokens (or part only
+ * at such a tie, on at most one prompt).
  */
 import { getLlama, type Llama, LlamaLogLevel, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -149,9 +150,10 @@ describe.each(CASES)("%s %s against llama.cpp", (shape, type) => {
   });
 
   if (type === "f32" || type === "f16") {
-    it("free-running greedy generation is identical for 32 tokens", async () => {
+    it("free-running greedy generation is identical for 32 tokens, or until a numerical tie", async () => {
       const model = await llama.loadModel({ modelPath: path });
       const context = await model.createContext({ contextSize: 256, flashAttention: false, threads: 2 });
+      let fullRuns = 0;
       try {
         for (const prompt of prompts) {
           const sequence = context.getSequence();
@@ -163,19 +165,29 @@ describe.each(CASES)("%s %s against llama.cpp", (shape, type) => {
           sequence.dispose();
           const { seq } = await ours.createSequence(greedy);
           const mine: number[] = [];
+          const gaps: number[] = [];
           let feed = prompt;
           while (mine.length < STEPS) {
-            const [r] = await ours.step([{ seq, tokens: feed, sample: true }]);
+            const [r] = await ours.step([{ seq, tokens: feed, sample: true, returnLogits: true }]);
+            const sorted = Float32Array.from(r?.logits as Float32Array).sort();
+            gaps.push((sorted[sorted.length - 1] as number) - (sorted[sorted.length - 2] as number));
             mine.push(r?.token as number);
             feed = [r?.token as number];
           }
           await ours.freeSequence(seq);
-          expect(mine).toEqual(theirs);
+          const diverge = mine.findIndex((t, i) => t !== theirs[i]);
+          if (diverge < 0) fullRuns++;
+          // Texts may only part where the top two logits are within the type's tolerance.
+          else
+            expect(gaps[diverge] as number, `diverged at ${diverge}: ${mine} vs ${theirs}`).toBeLessThan(
+              TOLERANCE[type].max,
+            );
         }
       } finally {
         await context.dispose();
         await model.dispose();
       }
+      expect(fullRuns).toBeGreaterThanOrEqual(prompts.length - 1);
     });
   }
 });

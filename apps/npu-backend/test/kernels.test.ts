@@ -57,7 +57,11 @@ function randomWeights(type: string, N: number, K: number, seed: number): Uint8A
         dv.setUint16(o, half(r, 10, 16), true);
         break;
       case "bf16":
-        dv.setUint16(o, ((r() < 0.5 ? 1 : 0) << 15) | ((120 + Math.floor(r() * 8)) << 7) | Math.floor(r() * 128), true);
+        dv.setUint16(
+          o,
+          ((r() < 0.5 ? 1 : 0) << 15) | ((120 + Math.floor(r() * 8)) << 7) | Math.floor(r() * 128),
+          true,
+        );
         break;
       case "q8_0":
         dv.setUint16(o, half(r, 4, 10), true);
@@ -174,21 +178,26 @@ describe("matmul kernels vs the plain reference", () => {
     });
   }
 
-  it("computes only the requested column range", () => {
+  it("computes only the requested column range (ending inside a 16-row tile)", () => {
     const N = 64;
-    const K = 64;
     const M = 3;
-    const w = randomWeights("q8_0", N, K, 99);
-    const x = randomX(M, K, 100);
-    const ref = T.refMatmul("q8_0", w, N, K, x, M);
-    for (const set of sets) {
-      const y = T.kernelMatmul("q8_0", w, N, K, x, M, set, 4, 2, 16, 48);
-      for (let m = 0; m < M; m++)
-        for (let n = 0; n < N; n++) {
-          const v = y[m * N + n] as number;
-          if (n < 16 || n >= 48) expect(Number.isNaN(v)).toBe(true);
-          else expect(Math.abs(v - (ref[m * N + n] as number))).toBeLessThan(1e-3);
-        }
+    for (const type of ["q8_0", "q4_K", "q6_K"]) {
+      const K = type.endsWith("_K") ? 256 : 64;
+      const w = randomWeights(type, N, K, 99);
+      const x = randomX(M, K, 100);
+      const ref = T.refMatmul(type, w, N, K, x, M);
+      const { abs } = exact(type, w, N, K, x, M);
+      for (const set of sets) {
+        const y = T.kernelMatmul(type, w, N, K, x, M, set, 4, 2, 16, 40);
+        for (let m = 0; m < M; m++)
+          for (let n = 0; n < N; n++) {
+            const i = m * N + n;
+            const v = y[i] as number;
+            if (n < 16 || n >= 40) expect(Number.isNaN(v), `${set} ${type} column ${n}`).toBe(true);
+            else
+              expect(Math.abs(v - (ref[i] as number))).toBeLessThanOrEqual(1e-5 * (abs[i] as number) + 1e-6);
+          }
+      }
     }
   });
 });
@@ -223,33 +232,116 @@ describe("activation quantization", () => {
     }
     expect(ref.d[1]).toBe(0);
   });
+
+  it("q8_K: every set produces the same bytes as the portable reference", () => {
+    // 6 rows of 512 (12 blocks of 256), with blocks that pin down each rule of ggml's quantizer.
+    const x = randomX(6, 512, 11);
+    const block = (b: number) => x.subarray(b * 256, (b + 1) * 256);
+    block(1).fill(0); // all zero: d = 0, no division
+    // max = -127 so iscale = 1: every other value is an exact tie, rounded to even.
+    const ties = block(2);
+    for (let j = 0; j < 256; j++) ties[j] = (j % 64) - 32 + 0.5;
+    ties[100] = -127;
+    // The largest magnitude (above the outliers of 16) with both signs: the first one found sets
+    // the sign of the scale.
+    block(3)[37] = 40;
+    block(3)[200] = -40;
+    block(4)[37] = -40;
+    block(4)[200] = 40;
+    // Magnitudes so small that -127/max overflows to infinity: every quant truncates to 0.
+    block(5).forEach((_, j, a) => {
+      a[j] = (j % 3 === 0 ? -1 : 1) * 1.5e-38 * (1 + j / 256);
+    });
+    const ref = T.kernelQuantizeQ8K("portable", x, 512);
+    const bytes = (a: ArrayBufferView) => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const set of sets) {
+      const got = T.kernelQuantizeQ8K(set, x, 512);
+      expect(bytes(got.d), set).toEqual(bytes(ref.d));
+      expect(bytes(got.qs), set).toEqual(bytes(ref.qs));
+      expect(bytes(got.bsums), set).toEqual(bytes(ref.bsums));
+    }
+    // The reference itself follows those rules.
+    expect(ref.d[1]).toBe(0);
+    expect(ref.d[2]).toBe(1);
+    expect(Array.from(ref.qs.subarray(512, 516))).toEqual([-32, -30, -30, -28]); // -31.5 -30.5 -29.5 -28.5
+    expect(ref.qs[512 + 100]).toBe(-127);
+    expect(ref.qs[3 * 256 + 37]).toBe(-127);
+    expect(ref.qs[3 * 256 + 200]).toBe(127);
+    expect(ref.qs[4 * 256 + 37]).toBe(-127);
+    expect(ref.qs[4 * 256 + 200]).toBe(127);
+    expect(ref.d[3]).toBeLessThan(0);
+    expect(ref.d[4]).toBeGreaterThan(0);
+    expect(ref.qs.subarray(5 * 256, 6 * 256).every((q) => q === 0)).toBe(true);
+    let sum = 0;
+    for (let j = 0; j < 16; j++) sum += ref.qs[7 * 256 + j] as number;
+    expect(ref.bsums[7 * 16]).toBe(sum);
+  });
 });
+
+/** f16 bits -> number (for the plain attention reference). */
+function f16(h: number): number {
+  const e = (h >> 10) & 31;
+  const m = h & 1023;
+  const v = e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
+}
+
+/** Rounds a number to the nearest f16 value (ties to even), as the engine rounds softmax weights. */
+function roundF16(x: number): number {
+  if (x === 0) return 0;
+  const e = Math.max(Math.floor(Math.log2(Math.abs(x))), -14);
+  const ulp = 2 ** (e - 10);
+  const q = x / ulp;
+  const r = Math.round(q);
+  const even = Math.abs(q - Math.trunc(q)) === 0.5 ? 2 * Math.round(q / 2) : r;
+  return even * ulp;
+}
 
 describe("attention kernels", () => {
   for (const hd of [16, 24, 64, 128])
-    for (const n of [1, 5, 16])
-      it(`scores and weighted sums match the portable set (hd ${hd}, n ${n})`, () => {
+    for (const n of [1, 5, 16, 17, 40])
+      it(`every set matches a plain softmax(q.K)V reference (hd ${hd}, n ${n})`, () => {
         const r = rng(hd * 100 + n);
-        const q = new Float32Array(hd).map(() => r() - 0.5);
+        const q = new Float32Array(hd).map(() => f16(half(r, 12, 16)));
         const Kh = new Uint16Array(n * hd).map(() => half(r, 12, 16));
         const Vh = new Uint16Array(n * hd).map(() => half(r, 12, 16));
-        const ref = T.kernelAttention("portable", q, Kh, Vh, n, hd);
+        const scale = 1 / Math.sqrt(hd);
+        const s = Array.from({ length: n }, (_, j) => {
+          let acc = 0;
+          for (let d = 0; d < hd; d++) acc += (q[d] as number) * f16(Kh[j * hd + d] as number);
+          return acc * scale;
+        });
+        const mx = Math.max(...s);
+        const e = s.map((v) => Math.exp(v - mx));
+        const sum = e.reduce((a, b) => a + b, 0);
+        const p = e.map((v) => roundF16(v / sum));
+        const ref = Array.from({ length: hd }, (_, d) =>
+          p.reduce((acc, pj, j) => acc + pj * f16(Vh[j * hd + d] as number), 0),
+        );
         for (const set of sets) {
-          const got = T.kernelAttention(set, q, Kh, Vh, n, hd);
-          for (let j = 0; j < n; j++)
-            expect(Math.abs((got.scores[j] as number) - (ref.scores[j] as number))).toBeLessThan(1e-4);
-          for (let d = 0; d < hd; d++)
-            expect(Math.abs((got.out[d] as number) - (ref.out[d] as number))).toBeLessThan(1e-3);
+          const out = T.kernelAttention(set, q, Kh, Vh, n, hd, scale);
+          for (let d = 0; d < hd; d++) {
+            const bound =
+              2e-3 *
+              Math.max(...Array.from({ length: n }, (_, j) => Math.abs(f16(Vh[j * hd + d] as number))));
+            expect(Math.abs((out[d] as number) - (ref[d] as number)), `${set} d=${d}`).toBeLessThanOrEqual(
+              bound + 1e-6,
+            );
+          }
         }
       });
 });
 
 describe("test hooks reject bad arguments instead of crashing", () => {
   it("throws on mismatched sizes and unknown names", () => {
-    expect(() => T.refMatmul("q8_0", new Uint8Array(10), 16, 32, new Float32Array(32), 1)).toThrow(/wrong size/);
-    expect(() => T.refMatmul("q3_K", new Uint8Array(10), 16, 32, new Float32Array(32), 1)).toThrow(/unknown type/);
-    expect(() => T.kernelMatmul("f32", new Uint8Array(64 * 4), 2, 32, new Float32Array(32), 1, "nope", 1, 1)).toThrow(
-      /not available/,
+    expect(() => T.refMatmul("q8_0", new Uint8Array(10), 16, 32, new Float32Array(32), 1)).toThrow(
+      /wrong size/,
     );
+    expect(() => T.refMatmul("q3_K", new Uint8Array(10), 16, 32, new Float32Array(32), 1)).toThrow(
+      /unknown type/,
+    );
+    expect(() =>
+      T.kernelMatmul("f32", new Uint8Array(64 * 4), 2, 32, new Float32Array(32), 1, "nope", 1, 1),
+    ).toThrow(/not available/);
   });
 });

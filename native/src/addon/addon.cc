@@ -97,6 +97,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   testing.Set("refDequantize", Napi::Function::New(env, RefDequantize));
   testing.Set("kernelAttention", Napi::Function::New(env, KernelAttention));
   testing.Set("kernelQuantizeQ8", Napi::Function::New(env, KernelQuantizeQ8));
+  testing.Set("kernelQuantizeQ8K", Napi::Function::New(env, KernelQuantizeQ8K));
   testing.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidth));
   testing.Set("benchMatmul", Napi::Function::New(env, BenchMatmul));
   exports.Set("testing", testing);

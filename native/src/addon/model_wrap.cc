@@ -43,9 +43,19 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
                                         0, 1);
   tsfn_.Unref(env);  // referenced only while calls are pending, so an idle model never keeps Node alive
   thread_ = std::thread([this] { Loop(); });
+  // At environment teardown Node closes thread-safe functions itself: stop the thread before that.
+  env_ = env;
+  cleanup_hook_ = napi_add_env_cleanup_hook(env, EnvCleanup, this) == napi_ok;
+}
+
+void ModelWrap::EnvCleanup(void* self) {
+  auto* w = static_cast<ModelWrap*>(self);
+  w->cleanup_hook_ = false;
+  w->StopThread();
 }
 
 ModelWrap::~ModelWrap() {
+  if (cleanup_hook_) napi_remove_env_cleanup_hook(env_, EnvCleanup, this);
   StopThread();
   engine_.reset();
   for (Task* t : queue_) delete t;
@@ -58,8 +68,9 @@ void ModelWrap::StopThread() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
+  if (thread_.joinable()) thread_.join();
+  if (!released_) {
+    released_ = true;
     tsfn_.Release();
   }
 }
@@ -94,7 +105,7 @@ void ModelWrap::Loop() {
         }
       }
       delete task;
-      if (--pending_ == 0) tsfn_.Unref(env);
+      if (--pending_ == 0 && !released_) tsfn_.Unref(env);
     });
     if (st != napi_ok) delete t;  // the environment is shutting down
   }
@@ -218,7 +229,13 @@ Napi::Value ModelWrap::Close(const Napi::CallbackInfo& info) {
     d.Resolve(env.Undefined());
     return d.Promise();
   }
-  Napi::Value p = Enqueue(env, [this] { engine_.reset(); }, nullptr);
+  // The engine is destroyed on its own thread; once that is done the thread and the thread-safe
+  // function are released, so a closed model holds nothing.
+  Napi::Value p = Enqueue(env, [this] { engine_.reset(); },
+                          [this](Napi::Env e) {
+                            StopThread();
+                            return e.Undefined();
+                          });
   closed_ = true;
   return p;
 }

@@ -44,7 +44,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   Napi::Value Enqueue(Napi::Env env, std::function<void()> run, std::function<Napi::Value(Napi::Env)> resolve);
   void Loop();
+  // Stops the engine thread and releases the thread-safe function (once; JS thread only).
   void StopThread();
+  static void EnvCleanup(void* self);
 
   std::unique_ptr<Engine> engine_;
   Napi::ObjectReference info_;
@@ -55,6 +57,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   std::deque<Task*> queue_;
   bool stopping_ = false;
   bool closed_ = false;
+  bool released_ = false;
+  bool cleanup_hook_ = false;
+  napi_env env_ = nullptr;
   int pending_ = 0;
 };
 

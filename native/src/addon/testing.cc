@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "kernels/act.h"
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "kernels/pack.h"
 #include "kernels/ref.h"
@@ -103,8 +104,7 @@ Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
     int64_t n0 = info.Length() > 9 ? info[9].As<Napi::Number>().Int64Value() : 0;
     int64_t n1 = info.Length() > 10 ? info[10].As<Napi::Number>().Int64Value() : a.N;
     WeightFormat f = storage_format_for(a.type);
-    const bool x16 = f == WeightFormat::Q8_0x16 || f == WeightFormat::Q4_0x16;
-    if (n0 < 0 || n1 > a.N || n0 >= n1 || (x16 && n0 % 16 != 0)) fail("bad column range");
+    if (n0 < 0 || n1 > a.N || n0 >= n1 || (is_x16(f) && n0 % 16 != 0)) fail("bad column range");
     std::vector<uint8_t> packed(packed_bytes(f, a.N, a.K) + 64);
     pack_rows(a.type, a.w, a.N, a.K, f, k.q8_unsigned_weights, packed.data(), 0, col_groups(a.N));
     Matrix m;
@@ -160,27 +160,35 @@ Napi::Value RefDequantize(const Napi::CallbackInfo& info) {
   });
 }
 
-// kernelAttention(set, q, Khalves, Vhalves, n, hd) -> {scores, out}: scores_f16 and accum_f16 (with
-// the scores used as weights) for checking against the portable set.
+// kernelAttention(set, q, Khalves, Vhalves, n, hd, scale) -> Float32Array(hd): the set's attention
+// over n keys (K and V given row by row, (n, hd) halves), paged into blocks of 16 as the cache does.
 Napi::Value KernelAttention(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
     Napi::Float32Array q = info[1].As<Napi::Float32Array>();
     Napi::Uint16Array Kh = info[2].As<Napi::Uint16Array>();
     Napi::Uint16Array Vh = info[3].As<Napi::Uint16Array>();
-    int n = info[4].As<Napi::Number>().Int32Value(), hd = info[5].As<Napi::Number>().Int32Value();
+    const int n = info[4].As<Napi::Number>().Int32Value(), hd = info[5].As<Napi::Number>().Int32Value();
+    const float scale = info[6].As<Napi::Number>().FloatValue();
     if (n < 1 || hd < 1 || q.ElementLength() != static_cast<size_t>(hd) ||
         Kh.ElementLength() != static_cast<size_t>(n * hd) || Vh.ElementLength() != static_cast<size_t>(n * hd))
       fail("bad attention shapes");
-    Napi::Float32Array scores = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
+    const int bs = 16, nb = (n + bs - 1) / bs;
+    std::vector<uint16_t> kt(static_cast<size_t>(nb * bs * hd), 0), vt(static_cast<size_t>(nb * bs * hd), 0);
+    for (int j = 0; j < n; j++)
+      for (int d = 0; d < hd; d++) {
+        kt[static_cast<size_t>((j / bs) * bs * hd + d * bs + j % bs)] = Kh[static_cast<size_t>(j * hd + d)];
+        vt[static_cast<size_t>((j / bs) * bs * hd + (j % bs) * hd + d)] = Vh[static_cast<size_t>(j * hd + d)];
+      }
+    std::vector<const uint16_t*> kb, vb;
+    for (int b = 0; b < nb; b++) {
+      kb.push_back(kt.data() + b * bs * hd);
+      vb.push_back(vt.data() + b * bs * hd);
+    }
+    std::vector<float> scores(static_cast<size_t>(nb * bs + 16));
     Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(hd));
-    k.scores_f16(q.Data(), Kh.Data(), n, hd, scores.Data());
-    std::memset(out.Data(), 0, static_cast<size_t>(hd) * 4);
-    k.accum_f16(out.Data(), scores.Data(), Vh.Data(), n, hd);
-    Napi::Object o = Napi::Object::New(info.Env());
-    o.Set("scores", scores);
-    o.Set("out", out);
-    return o;
+    attention_for(k).attend_f16(q.Data(), kb.data(), vb.data(), n, bs, hd, scale, scores.data(), out.Data());
+    return out;
   });
 }
 
@@ -205,6 +213,36 @@ Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info) {
     o.Set("qs", qs);
     o.Set("d", d);
     o.Set("sums", s);
+    return o;
+  });
+}
+
+// kernelQuantizeQ8K(set, x, K) -> {d: Float32Array, qs: Int8Array, bsums: Int16Array}: that set's
+// q8_K activation quantization (M = x.length / K rows) unpacked field by field for byte comparison.
+Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
+    Napi::Float32Array x = info[1].As<Napi::Float32Array>();
+    int64_t K = info[2].As<Napi::Number>().Int64Value();
+    if (K < QK_K || K % QK_K != 0 || x.ElementLength() % static_cast<size_t>(K) != 0)
+      fail("bad quantize shape: K must be a positive multiple of 256 dividing x's length");
+    const int64_t M = static_cast<int64_t>(x.ElementLength()) / K, nb = M * (K / QK_K);
+    std::vector<uint8_t> buf(act_bytes(ActFormat::Q8_K, M, K));
+    k.convert_act(ActFormat::Q8_K, x.Data(), K, 0, M, M, K, buf.data());
+    Napi::Float32Array d = Napi::Float32Array::New(info.Env(), static_cast<size_t>(nb));
+    Napi::Int8Array qs = Napi::Int8Array::New(info.Env(), static_cast<size_t>(nb * QK_K));
+    Napi::Int16Array bsums = Napi::Int16Array::New(info.Env(), static_cast<size_t>(nb * (QK_K / 16)));
+    for (int64_t b = 0; b < nb; b++) {
+      BlockQ8_K blk;
+      std::memcpy(&blk, buf.data() + b * sizeof(BlockQ8_K), sizeof(blk));
+      d[static_cast<size_t>(b)] = blk.d;
+      std::memcpy(qs.Data() + b * QK_K, blk.qs, QK_K);
+      std::memcpy(bsums.Data() + b * (QK_K / 16), blk.bsums, sizeof(blk.bsums));
+    }
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("d", d);
+    o.Set("qs", qs);
+    o.Set("bsums", bsums);
     return o;
   });
 }

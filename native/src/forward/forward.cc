@@ -8,6 +8,7 @@
 
 #include "common/half.h"
 #include "kernels/act.h"
+#include "kernels/attention.h"
 #include "kv/kv_cache.h"
 #include "model/model.h"
 #include "threads/pool.h"
@@ -107,7 +108,10 @@ ArenaLayout plan_layout(const Model& m, int max_tokens, int max_outputs, int thr
   a.up = take(T * F * 4);
   a.out_rows = take(S * D * 4);
   a.logits = take(S * static_cast<size_t>(c.n_vocab) * 4);
-  a.scratch_per_thread = align_up((static_cast<size_t>(m.max_positions) + 2 * static_cast<size_t>(c.head_dim)) * 4);
+  // Per thread: scores (positions + 16: whole blocks are written), q in f16 precision, and the K and V
+  // block pointers of one sequence.
+  a.scratch_per_thread = align_up((static_cast<size_t>(m.max_positions) + 16 + static_cast<size_t>(c.head_dim)) * 4 +
+                                  2 * (static_cast<size_t>(m.max_positions) + 2) * sizeof(void*) + 64);
   a.scratch = take(a.scratch_per_thread * static_cast<size_t>(threads));
   a.total = off;
   return a;
@@ -118,6 +122,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
   const LlamaConfig& c = m.config;
   const Weights& W = *m.weights;
   const KernelSet& K = *m.kernels;
+  const AttentionKernels& attention = attention_for(K);
   const ArenaLayout& A = plan.layout;
   const int64_t T = static_cast<int64_t>(b.tokens.size());
   // Padded mode (static-graph emulation): matmuls run over the whole bucket; the extra rows hold
@@ -183,17 +188,16 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     // ---- residual (previous FFN) + attention RMSNorm + activation conversion, by rows
     const Matrix* qkv_m[3] = {&L.wq, &L.wk, &L.wv};
     const ActSet qkv = act_set(qkv_m, 3);
+    // Rows are split over the computed rows (Tm) so each thread converts the rows it normalized.
     pool.parallel([&](int ith, int nth) {
       int64_t t0, t1;
-      split_range(T, ith, nth, &t0, &t1);
-      for (int64_t t = t0; t < t1; t++) {
+      split_range(Tm, ith, nth, &t0, &t1);
+      for (int64_t t = t0; t < t1 && t < T; t++) {
         if (pending_residual)
           for (int64_t i = 0; i < D; i++) x[t * D + i] += xn[t * D + i];
         rms_norm(x + t * D, L.attn_norm, xn + t * D, D, eps);
       }
-      int64_t p0, p1;
-      split_range(Tm, ith, nth, &p0, &p1);
-      convert(qkv, xn, D, Tm, p0, p1);
+      convert(qkv, xn, D, Tm, t0, t1);
     });
     pending_residual = false;
     timer.mark(kProfNorm);
@@ -217,10 +221,10 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
         rope(q + t * Dq, n_head, hd, cs, sn);
         rope(k + t * Dkv, n_kv, hd, cs, sn);
         for (int64_t h = 0; h < n_kv; h++) {
-          uint16_t* kd = kv.k(layer, bt.block, h) + bt.slot * hd;
+          uint16_t* kd = kv.k(layer, bt.block, h) + bt.slot;  // K blocks are (hd, bs)
           uint16_t* vd = kv.v(layer, bt.block, h) + bt.slot * hd;
           for (int64_t i = 0; i < hd; i++) {
-            kd[i] = f32_to_f16(k[t * Dkv + h * hd + i]);
+            kd[i * bs] = f32_to_f16(k[t * Dkv + h * hd + i]);
             vd[i] = f32_to_f16(v[t * Dkv + h * hd + i]);
           }
         }
@@ -232,36 +236,21 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     // As llama.cpp's CPU path: q and the softmax weights are rounded to f16 against f16 K and V.
     pool.parallel([&](int ith, int nth) {
       float* scores = reinterpret_cast<float*>(plan.arena + A.scratch + static_cast<size_t>(ith) * A.scratch_per_thread);
-      float* qf = scores + m.max_positions;
+      float* qf = scores + m.max_positions + 16;
+      const uint16_t** kb = reinterpret_cast<const uint16_t**>(qf + hd);
+      const uint16_t** vb = kb + (m.max_positions + 1);
       for (int64_t item = ith; item < T * n_head; item += nth) {
         const int64_t t = item / n_head, h = item % n_head, kvh = h / group;
         const BatchToken& bt = b.tokens[static_cast<size_t>(t)];
         const BatchSeq& s = b.seqs[static_cast<size_t>(bt.seq)];
         const int64_t n_ctx = bt.pos + 1;
         for (int64_t i = 0; i < hd; i++) qf[i] = round_f16(q[t * Dq + h * hd + i]);
-        for (int64_t j = 0; j < n_ctx; j += bs) {
-          const int n = static_cast<int>(n_ctx - j < bs ? n_ctx - j : bs);
-          K.scores_f16(qf, kv.k(layer, s.blocks[j / bs], kvh), n, static_cast<int>(hd), scores + j);
+        for (int64_t j = 0; j * bs < n_ctx; j++) {
+          kb[j] = kv.k(layer, s.blocks[j], kvh);
+          vb[j] = kv.v(layer, s.blocks[j], kvh);
         }
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < n_ctx; j++) {
-          scores[j] *= kq_scale;
-          mx = scores[j] > mx ? scores[j] : mx;
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < n_ctx; j++) {
-          const float e = std::exp(scores[j] - mx);
-          scores[j] = e;
-          sum += e;
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int64_t j = 0; j < n_ctx; j++) scores[j] = round_f16(scores[j] * inv);
-        float* out = attn + t * Dq + h * hd;
-        std::memset(out, 0, static_cast<size_t>(hd) * 4);
-        for (int64_t j = 0; j < n_ctx; j += bs) {
-          const int n = static_cast<int>(n_ctx - j < bs ? n_ctx - j : bs);
-          K.accum_f16(out, scores + j, kv.v(layer, s.blocks[j / bs], kvh), n, static_cast<int>(hd));
-        }
+        attention.attend_f16(qf, kb, vb, static_cast<int>(n_ctx), bs, static_cast<int>(hd), kq_scale, scores,
+                             attn + t * Dq + h * hd);
       }
     });
     timer.mark(kProfAttn);
@@ -282,14 +271,12 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     const ActSet gu = act_set(gu_m, 2);
     pool.parallel([&](int ith, int nth) {
       int64_t t0, t1;
-      split_range(T, ith, nth, &t0, &t1);
-      for (int64_t t = t0; t < t1; t++) {
+      split_range(Tm, ith, nth, &t0, &t1);
+      for (int64_t t = t0; t < t1 && t < T; t++) {
         for (int64_t i = 0; i < D; i++) x[t * D + i] += xn[t * D + i];
         rms_norm(x + t * D, L.ffn_norm, xn + t * D, D, eps);
       }
-      int64_t p0, p1;
-      split_range(Tm, ith, nth, &p0, &p1);
-      convert(gu, xn, D, Tm, p0, p1);
+      convert(gu, xn, D, Tm, t0, t1);
     });
     timer.mark(kProfNorm);
 

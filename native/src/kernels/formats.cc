@@ -11,8 +11,8 @@ const char* weight_format_name(WeightFormat f) {
     case WeightFormat::BF16: return "bf16";
     case WeightFormat::Q8_0x16: return "q8_0x16";
     case WeightFormat::Q4_0x16: return "q4_0x16";
-    case WeightFormat::Q4_K: return "q4_K";
-    case WeightFormat::Q6_K: return "q6_K";
+    case WeightFormat::Q4_Kx16: return "q4_Kx16";
+    case WeightFormat::Q6_Kx16: return "q6_Kx16";
   }
   return "?";
 }
@@ -24,8 +24,8 @@ ActFormat act_format_for(WeightFormat f) {
     case WeightFormat::BF16: return ActFormat::BF16;
     case WeightFormat::Q8_0x16:
     case WeightFormat::Q4_0x16: return ActFormat::Q8_0;
-    case WeightFormat::Q4_K:
-    case WeightFormat::Q6_K: return ActFormat::Q8_K;
+    case WeightFormat::Q4_Kx16:
+    case WeightFormat::Q6_Kx16: return ActFormat::Q8_K;
   }
   return ActFormat::F32;
 }

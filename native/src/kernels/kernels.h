@@ -9,10 +9,16 @@
 
 namespace gb {
 
-// How a weight matrix is stored in memory after load. Q8_0 and Q4_0 are repacked into tiles of 16
-// interleaved rows (see pack.h) so one vector instruction serves 16 output features at once; the
-// others keep ggml's row layout.
-enum class WeightFormat : uint8_t { F32, F16, BF16, Q8_0x16, Q4_0x16, Q4_K, Q6_K };
+// How a weight matrix is stored in memory after load. The quantized types are repacked into tiles
+// of 16 interleaved rows (see pack.h) so one vector instruction serves 16 output features at once;
+// the float types keep ggml's row layout.
+enum class WeightFormat : uint8_t { F32, F16, BF16, Q8_0x16, Q4_0x16, Q4_Kx16, Q6_Kx16 };
+
+// Formats stored as 16-row tiles: a matmul's column range must start on a multiple of 16.
+static inline bool is_x16(WeightFormat f) {
+  return f == WeightFormat::Q8_0x16 || f == WeightFormat::Q4_0x16 || f == WeightFormat::Q4_Kx16 ||
+         f == WeightFormat::Q6_Kx16;
+}
 
 // The form activations are converted to before a matmul against a weight format (ggml's
 // "vec_dot_type"): the same rounding ggml applies, so results match llama.cpp's.

@@ -100,12 +100,6 @@ void matmul_rows(const Matrix& w, const void* act, int64_t M, float* y, int64_t 
         case WeightFormat::BF16:
           v = ref_vec_dot_bf16(static_cast<const uint16_t*>(row), static_cast<const uint16_t*>(act) + m * K, K);
           break;
-        case WeightFormat::Q4_K:
-          v = ref_vec_dot_q4_K(static_cast<const BlockQ4_K*>(row), static_cast<const BlockQ8_K*>(act) + m * (K / QK_K), K);
-          break;
-        case WeightFormat::Q6_K:
-          v = ref_vec_dot_q6_K(static_cast<const BlockQ6_K*>(row), static_cast<const BlockQ8_K*>(act) + m * (K / QK_K), K);
-          break;
         default: break;
       }
       y[m * ldy + n] = static_cast<float>(v);
@@ -113,9 +107,130 @@ void matmul_rows(const Matrix& w, const void* act, int64_t M, float* y, int64_t 
   }
 }
 
+// Q4_Kx16 / Q6_Kx16 straight from the tiles: per row and super-block the same exact integer sums
+// as ref_vec_dot_q4_K / q6_K, folded into a double with the same expression, so the results equal
+// the reference bit for bit. The inner loops take one 64-byte tile vector (16 rows x 4 elements)
+// against the 4 matching activations, written out per element so that GCC vectorizes them for
+// baseline SSE2 and NEON alike, in int16 (no 32-bit multiply needed): 4 steps of q4 (2 products of
+// <= 15*127 each) or of q6 (1 product <= 63*127) stay below 2^15.
+
+// acc[4r+e] += lo4(q[4r+e]) * xa[e] + hi4(q[4r+e]) * xc[e]
+void q4_step(const uint8_t* __restrict q, const int8_t* xa, const int8_t* xc, int16_t* __restrict acc) {
+  const int16_t a0 = xa[0], a1 = xa[1], a2 = xa[2], a3 = xa[3];
+  const int16_t c0 = xc[0], c1 = xc[1], c2 = xc[2], c3 = xc[3];
+  for (int r = 0; r < 16; r++) {
+    const uint8_t* v = q + 4 * r;
+    int16_t* s = acc + 4 * r;
+    s[0] = static_cast<int16_t>(s[0] + static_cast<int16_t>(v[0] & 0x0F) * a0 + static_cast<int16_t>(v[0] >> 4) * c0);
+    s[1] = static_cast<int16_t>(s[1] + static_cast<int16_t>(v[1] & 0x0F) * a1 + static_cast<int16_t>(v[1] >> 4) * c1);
+    s[2] = static_cast<int16_t>(s[2] + static_cast<int16_t>(v[2] & 0x0F) * a2 + static_cast<int16_t>(v[2] >> 4) * c2);
+    s[3] = static_cast<int16_t>(s[3] + static_cast<int16_t>(v[3] & 0x0F) * a3 + static_cast<int16_t>(v[3] >> 4) * c3);
+  }
+}
+
+// 6-bit values: a low nibble of ql and the 2 bits of qh at bit SH, as q + 32 (0..63).
+template <int SH, bool HIGH_NIBBLE>
+inline int16_t q6_value(uint8_t ql, uint8_t qh) {
+  return static_cast<int16_t>(((HIGH_NIBBLE ? ql >> 4 : ql & 0x0F)) | (((qh >> SH) & 3) << 4));
+}
+
+// acca[4r+e] += a(q[4r+e]) * xa[e]; accb[4r+e] += b(q[4r+e]) * xc[e]
+template <int SA, int SB>
+void q6_step(const uint8_t* __restrict ql, const uint8_t* __restrict qh, const int8_t* xa, const int8_t* xc,
+             int16_t* __restrict acca, int16_t* __restrict accb) {
+  const int16_t a0 = xa[0], a1 = xa[1], a2 = xa[2], a3 = xa[3];
+  const int16_t c0 = xc[0], c1 = xc[1], c2 = xc[2], c3 = xc[3];
+  for (int r = 0; r < 16; r++) {
+    const uint8_t* l = ql + 4 * r;
+    const uint8_t* h = qh + 4 * r;
+    int16_t* sa = acca + 4 * r;
+    int16_t* sb = accb + 4 * r;
+    sa[0] = static_cast<int16_t>(sa[0] + q6_value<SA, false>(l[0], h[0]) * a0);
+    sa[1] = static_cast<int16_t>(sa[1] + q6_value<SA, false>(l[1], h[1]) * a1);
+    sa[2] = static_cast<int16_t>(sa[2] + q6_value<SA, false>(l[2], h[2]) * a2);
+    sa[3] = static_cast<int16_t>(sa[3] + q6_value<SA, false>(l[3], h[3]) * a3);
+    sb[0] = static_cast<int16_t>(sb[0] + q6_value<SB, true>(l[0], h[0]) * c0);
+    sb[1] = static_cast<int16_t>(sb[1] + q6_value<SB, true>(l[1], h[1]) * c1);
+    sb[2] = static_cast<int16_t>(sb[2] + q6_value<SB, true>(l[2], h[2]) * c2);
+    sb[3] = static_cast<int16_t>(sb[3] + q6_value<SB, true>(l[3], h[3]) * c3);
+  }
+}
+
+void kq_block_q4(const uint8_t* t, const BlockQ8_K& xb, int32_t* scaled, int32_t* mins) {
+  for (int r = 0; r < 16; r++) scaled[r] = mins[r] = 0;
+  int16_t acc[64];
+  for (int j = 0; j < 8; j++) {
+    const uint8_t* slice = t + 64 + j * kQ4KxSlice;
+    std::memset(acc, 0, sizeof(acc));
+    for (int k = 0; k < 4; k++) q4_step(slice + 32 + k * 64, xb.qs + 32 * j + 4 * k, xb.qs + 32 * j + 16 + 4 * k, acc);
+    const int32_t bs = xb.bsums[2 * j] + xb.bsums[2 * j + 1];
+    for (int r = 0; r < 16; r++) {
+      scaled[r] += slice[r] * (acc[4 * r] + acc[4 * r + 1] + acc[4 * r + 2] + acc[4 * r + 3]);
+      mins[r] += slice[16 + r] * bs;
+    }
+  }
+}
+
+void kq_block_q6(const uint8_t* t, const BlockQ8_K& xb, int32_t* scaled) {
+  for (int r = 0; r < 16; r++) scaled[r] = 0;
+  int16_t acca[64], accb[64];
+  for (int i = 0; i < 8; i++) {
+    const int8_t* sc = reinterpret_cast<const int8_t*>(t + 32 + i * kQ6KxSlice);
+    const uint8_t* q = t + 32 + i * kQ6KxSlice + 32;
+    const int8_t* x = xb.qs + 32 * i;
+    std::memset(acca, 0, sizeof(acca));
+    std::memset(accb, 0, sizeof(accb));
+    // Group k's high bits: qh vector k % 2, at bits 0 and 4 for k < 2, 2 and 6 for k >= 2.
+    q6_step<0, 4>(q, q + 256, x, x + 16, acca, accb);
+    q6_step<0, 4>(q + 64, q + 320, x + 4, x + 20, acca, accb);
+    q6_step<2, 6>(q + 128, q + 256, x + 8, x + 24, acca, accb);
+    q6_step<2, 6>(q + 192, q + 320, x + 12, x + 28, acca, accb);
+    // Quants are stored as q + 32: sum((q+32) x) - 32 sum(x) per 16-element sub-block.
+    const int32_t ca = 32 * xb.bsums[2 * i], cb = 32 * xb.bsums[2 * i + 1];
+    for (int r = 0; r < 16; r++) {
+      const int32_t sa = acca[4 * r] + acca[4 * r + 1] + acca[4 * r + 2] + acca[4 * r + 3];
+      const int32_t sb = accb[4 * r] + accb[4 * r + 1] + accb[4 * r + 2] + accb[4 * r + 3];
+      scaled[r] += sc[2 * r] * (sa - ca) + sc[2 * r + 1] * (sb - cb);
+    }
+  }
+}
+
+void matmul_kq(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
+  const int64_t nb = w.cols / QK_K;
+  const bool q6 = w.format == WeightFormat::Q6_Kx16;
+  const int64_t tb = q6 ? kQ6Kx16TileBytes : kQ4Kx16TileBytes;
+  const BlockQ8_K* x = static_cast<const BlockQ8_K*>(act);
+  for (int64_t g = n0 / 16; g * 16 < n1; g++) {
+    for (int64_t m = 0; m < M; m++) {
+      double sum[16] = {0};
+      for (int64_t b = 0; b < nb; b++) {
+        const uint8_t* t = w.data + (g * nb + b) * tb;
+        const BlockQ8_K& xb = x[m * nb + b];
+        const uint16_t* d = reinterpret_cast<const uint16_t*>(t);
+        int32_t scaled[16], mins[16];
+        if (q6) {
+          kq_block_q6(t, xb, scaled);
+          for (int r = 0; r < 16; r++) sum[r] += static_cast<double>(f16_to_f32(d[r]) * xb.d) * scaled[r];
+        } else {
+          kq_block_q4(t, xb, scaled, mins);
+          for (int r = 0; r < 16; r++)
+            sum[r] += static_cast<double>(f16_to_f32(d[r]) * xb.d) * scaled[r] -
+                      static_cast<double>(f16_to_f32(d[16 + r]) * xb.d) * mins[r];
+        }
+      }
+      for (int r = 0; r < 16; r++) {
+        const int64_t n = g * 16 + r;
+        if (n >= n0 && n < n1) y[m * ldy + n] = static_cast<float>(sum[r]);
+      }
+    }
+  }
+}
+
 void matmul(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1, TileShape) {
   if (w.format == WeightFormat::Q8_0x16 || w.format == WeightFormat::Q4_0x16)
     matmul_x16(w, act, M, y, ldy, n0, n1);
+  else if (w.format == WeightFormat::Q4_Kx16 || w.format == WeightFormat::Q6_Kx16)
+    matmul_kq(w, act, M, y, ldy, n0, n1);
   else
     matmul_rows(w, act, M, y, ldy, n0, n1);
 }

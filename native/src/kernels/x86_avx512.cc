@@ -36,7 +36,56 @@ void quantize_q8_0_row(const float* x, int64_t K, int8_t* qs, float* d, int32_t*
   }
 }
 
+// Bit-identical to ref_quantize_q8_K: the value of largest magnitude keeps its sign (the first one
+// wins a tie, as the scalar loop's strict `>`), iscale = -127/max, quants rounded to nearest with ties
+// to even, clamped at 127 and truncated to 8 bits. The rounding uses an explicit mode rather than
+// ggml's add-a-magic-number trick because GCC may contract a separate mul + add into one FMA (a
+// single rounding), which would change rare ties; the two agree on every finite input, and on
+// inf/NaN products (all-tiny blocks) both truncate to a zero byte.
+void quantize_q8_K_row(const float* x, int64_t K, BlockQ8_K* out) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int64_t i = 0; i < K / QK_K; i++) {
+    const float* xb = x + i * QK_K;
+    BlockQ8_K& y = out[i];
+    __m512 mx = _mm512_setzero_ps();
+    // max(|x|, acc) returns acc when |x| is NaN: NaNs are skipped, as by the scalar `ax > amax`.
+    for (int v = 0; v < 16; v++) mx = _mm512_max_ps(_mm512_andnot_ps(sign, _mm512_loadu_ps(xb + v * 16)), mx);
+    const float amax = _mm512_reduce_max_ps(mx);
+    if (amax == 0) {
+      std::memset(&y, 0, sizeof(y));
+      continue;
+    }
+    const __m512 am = _mm512_set1_ps(amax);
+    float max = 0;
+    for (int v = 0; v < 16; v++) {
+      __mmask16 hit = _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_loadu_ps(xb + v * 16)), am, _CMP_EQ_OQ);
+      if (hit) {
+        max = xb[v * 16 + __builtin_ctz(hit)];
+        break;
+      }
+    }
+    const float iscale = -127.f / max;
+    const __m512 is = _mm512_set1_ps(iscale);
+    const __m512i top = _mm512_set1_epi32(127);
+    // Each 16-float vector is one bsums group.
+    for (int v = 0; v < 16; v++) {
+      __m512i q = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + v * 16), is),
+                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      q = _mm512_min_epi32(q, top);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y.qs + v * 16), _mm512_cvtepi32_epi8(q));
+      // Sum the stored (truncated) bytes, as the reference sums y.qs.
+      y.bsums[v] = static_cast<int16_t>(_mm512_reduce_add_epi32(_mm512_srai_epi32(_mm512_slli_epi32(q, 24), 24)));
+    }
+    y.d = 1 / iscale;
+  }
+}
+
 void convert_act(ActFormat f, const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t M, int64_t K, void* act) {
+  if (f == ActFormat::Q8_K && K % QK_K == 0) {
+    BlockQ8_K* b = static_cast<BlockQ8_K*>(act);
+    for (int64_t m = m0; m < m1; m++) quantize_q8_K_row(x + m * ldx, K, b + m * (K / QK_K));
+    return;
+  }
   if (f == ActFormat::Q8_0 && K % 32 == 0) {
     ActQ8 a = act_q8(act, M, K);
     for (int64_t m = m0; m < m1; m++)
@@ -215,6 +264,179 @@ void matmul_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t l
   }
 }
 
+// ---- K-quant x16 tiles (Q4_Kx16, Q6_Kx16) ---------------------------------------------------
+//
+// Lane r of every vector is output row r of a 16-row group, so scales, mins and d apply to 16 rows
+// per instruction and results need no horizontal sums. Per activation row and sub-block, vpdpbusd
+// (unsigned quants x 4 signed activation bytes broadcast from memory) sums the sub-block exactly in
+// int32; vpmulld applies the sub-block scales; once per super-block the integer total becomes float
+// with d_w * d_x. Each unpacked weight vector serves MR activation rows (register reuse), and
+// panels of groups stay in L2 while every MR-row slice of the activations passes over them.
+//
+// Q4_K: sum_j sc_j * dot_j - (dmin/d) sum_j m_j * (bsums[2j] + bsums[2j+1]); the mins part is one
+// vpdpwssd per sub-block against (m_j, m_j) pairs. Q6_K quants are stored unsigned (q + 32):
+// sum_j sc_j * (dot_j - 32 * bsums[j]), the offset part a vpdpwssd of (sc_2i, sc_2i+1) pairs
+// against (bsums[2i], bsums[2i+1]).
+
+constexpr int kKqMaxMR = 6;
+
+inline __m512i bcast4(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+template <int MR>
+void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy, __mmask16 keep) {
+  __m512 facc[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++) facc[r] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; b++) {
+    const uint8_t* t = wg + b * kQ4Kx16TileBytes;
+    __m512i iacc[MR], mn[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) iacc[r] = mn[r] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+    for (int j = 0; j < 8; j++) {
+      // wv[k]: elements 4k..4k+3 of sub-block j; wv[4+k]: elements 16+4k..16+4k+3.
+      const uint8_t* slice = t + 64 + j * kQ4KxSlice;
+      __m512i wv[8];
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; k++) {
+        const __m512i v = _mm512_loadu_si512(slice + 32 + k * 64);
+        wv[k] = _mm512_and_si512(v, low4);
+        wv[4 + k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      }
+      const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(slice)));
+      const __m512i mi = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(slice + 16)));
+      const __m512i m16 = _mm512_or_si512(mi, _mm512_slli_epi32(mi, 16));
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++) {
+        const BlockQ8_K& xb = x[r * nb + b];
+        const int8_t* xq = xb.qs + 32 * j;
+        __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) acc = _mm512_dpbusd_epi32(acc, wv[k], bcast4(xq + (k < 4 ? 4 * k : 16 + 4 * (k - 4))));
+        // |acc| <= 32*15*127 and scales <= 63: the product fits int32.
+        iacc[r] = _mm512_add_epi32(iacc[r], _mm512_mullo_epi32(acc, sc));
+        mn[r] = _mm512_dpwssd_epi32(mn[r], m16, bcast4(xb.bsums + 2 * j));
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 32)));
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+      const __m512 xd = _mm512_set1_ps(x[r * nb + b].d);
+      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[r]), _mm512_mul_ps(d, xd), facc[r]);
+      facc[r] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mn[r]), _mm512_mul_ps(dmin, xd), facc[r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(y + r * ldy, keep, facc[r]);
+}
+
+template <int MR>
+void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy, __mmask16 keep) {
+  __m512 facc[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++) facc[r] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i hi2 = _mm512_set1_epi8(0x30);
+  for (int64_t b = 0; b < nb; b++) {
+    const uint8_t* t = wg + b * kQ6Kx16TileBytes;
+    __m512i iacc[MR], corr[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) iacc[r] = corr[r] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+    for (int i = 0; i < 8; i++) {
+      // wa[k]: elements 4k.. of sub-block 2i; wb[k]: the same of sub-block 2i+1. Their 2 high bits
+      // sit in qh vector k%2 at bits (0,2) and (4,6) for k < 2 and k >= 2: moved to bits 4-5.
+      const uint8_t* slice = t + 32 + i * kQ6KxSlice;
+      const uint8_t* q = slice + 32;
+      const __m512i qh0 = _mm512_loadu_si512(q + 256);
+      const __m512i qh1 = _mm512_loadu_si512(q + 320);
+      __m512i wa[4], wb[4];
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; k++) {
+        const __m512i ql = _mm512_loadu_si512(q + k * 64);
+        const __m512i qh = k % 2 ? qh1 : qh0;
+        const __m512i ha = _mm512_and_si512(k < 2 ? _mm512_slli_epi16(qh, 4) : _mm512_slli_epi16(qh, 2), hi2);
+        const __m512i hb = _mm512_and_si512(k < 2 ? qh : _mm512_srli_epi16(qh, 2), hi2);
+        // (A & B) | C
+        wa[k] = _mm512_ternarylogic_epi32(ql, low4, ha, 0xEA);
+        wb[k] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), low4, hb, 0xEA);
+      }
+      const __m512i scp = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(slice)));
+      const __m512i sca = _mm512_srai_epi32(_mm512_slli_epi32(scp, 16), 16);
+      const __m512i scb = _mm512_srai_epi32(scp, 16);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++) {
+        const BlockQ8_K& xb = x[r * nb + b];
+        const int8_t* xq = xb.qs + 32 * i;
+        __m512i acca = _mm512_setzero_si512(), accb = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+          acca = _mm512_dpbusd_epi32(acca, wa[k], bcast4(xq + 4 * k));
+          accb = _mm512_dpbusd_epi32(accb, wb[k], bcast4(xq + 16 + 4 * k));
+        }
+        // |acc| <= 16*63*127, |scale| <= 128: fits int32, as does the super-block total.
+        iacc[r] = _mm512_add_epi32(iacc[r], _mm512_add_epi32(_mm512_mullo_epi32(acca, sca), _mm512_mullo_epi32(accb, scb)));
+        corr[r] = _mm512_dpwssd_epi32(corr[r], scp, bcast4(xb.bsums + 2 * i));
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t)));
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+      const __m512i tot = _mm512_sub_epi32(iacc[r], _mm512_slli_epi32(corr[r], 5));
+      facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_mul_ps(d, _mm512_set1_ps(x[r * nb + b].d)), facc[r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(y + r * ldy, keep, facc[r]);
+}
+
+using KqTileFn = void (*)(const uint8_t*, int64_t, const BlockQ8_K*, float*, int64_t, __mmask16);
+
+template <bool Q6>
+KqTileFn kq_pick(int mr) {
+  switch (mr) {
+    case 1: return Q6 ? &tile_q6_Kx16<1> : &tile_q4_Kx16<1>;
+    case 2: return Q6 ? &tile_q6_Kx16<2> : &tile_q4_Kx16<2>;
+    case 3: return Q6 ? &tile_q6_Kx16<3> : &tile_q4_Kx16<3>;
+    case 4: return Q6 ? &tile_q6_Kx16<4> : &tile_q4_Kx16<4>;
+    case 5: return Q6 ? &tile_q6_Kx16<5> : &tile_q4_Kx16<5>;
+    default: return Q6 ? &tile_q6_Kx16<6> : &tile_q4_Kx16<6>;
+  }
+}
+
+// tile.mr activation rows per micro-tile; tile.nc only sets the engine's split unit (16 * nc).
+void matmul_kq(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1,
+               TileShape tile) {
+  const bool q6 = w.format == WeightFormat::Q6_Kx16;
+  const int64_t nb = w.cols / QK_K;
+  const int64_t gstride = nb * (q6 ? kQ6Kx16TileBytes : kQ4Kx16TileBytes);
+  const BlockQ8_K* x = static_cast<const BlockQ8_K*>(act);
+  const int MR = tile.mr < 1 ? 1 : (tile.mr > kKqMaxMR ? kKqMaxMR : tile.mr);
+  // Groups are walked in panels of about 256 KiB so they stay in L2 while every slice of MR
+  // activation rows passes over them; a single slice (decode) streams the weights once.
+  int64_t panel = (256 << 10) / gstride;
+  if (panel < 1) panel = 1;
+  const int64_t g0 = n0 / 16, g1 = (n1 + 15) / 16;
+  for (int64_t p0 = g0; p0 < g1; p0 += panel) {
+    const int64_t p1 = p0 + panel < g1 ? p0 + panel : g1;
+    for (int64_t m = 0; m < M; m += MR) {
+      const int mr = static_cast<int>(M - m < MR ? M - m : MR);
+      const KqTileFn fn = q6 ? kq_pick<true>(mr) : kq_pick<false>(mr);
+      for (int64_t g = p0; g < p1; g++) {
+        const int64_t valid = n1 - g * 16;
+        const __mmask16 keep = valid >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << valid) - 1);
+        fn(w.data + g * gstride, nb, x + m * nb, y + m * ldy + g * 16, ldy, keep);
+      }
+    }
+  }
+}
+
 // ---- row formats ---------------------------------------------------------------------------
 
 inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
@@ -271,6 +493,8 @@ void matmul(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, 
   switch (w.format) {
     case WeightFormat::Q8_0x16:
     case WeightFormat::Q4_0x16: matmul_x16(w, act, M, y, ldy, n0, n1, tile); return;
+    case WeightFormat::Q4_Kx16:
+    case WeightFormat::Q6_Kx16: matmul_kq(w, act, M, y, ldy, n0, n1, tile); return;
     case WeightFormat::F16:
       if (w.cols % 16 == 0) return matmul_f16(w, act, M, y, ldy, n0, n1);
       break;
@@ -286,6 +510,17 @@ void matmul(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, 
 }
 
 int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
+  if (f == WeightFormat::Q4_Kx16 || f == WeightFormat::Q6_Kx16) {
+    // Rows per micro-tile; a row count up to the maximum is used as it is (no wasted rows).
+    static const TileShape many[] = {{4, 1}, {6, 1}, {5, 1}, {3, 1}};
+    int k = 0;
+    if (M <= kKqMaxMR) {
+      if (k < cap) out[k++] = {static_cast<int>(M), 1};
+      return k;
+    }
+    for (int i = 0; i < 4 && k < cap; i++) out[k++] = many[i];
+    return k;
+  }
   if (f != WeightFormat::Q8_0x16 && f != WeightFormat::Q4_0x16) return portable()->tile_variants(f, M, out, cap);
   static const TileShape small[] = {{1, 4}, {1, 2}, {1, 1}};
   static const TileShape mid[] = {{4, 2}, {4, 3}, {2, 4}, {4, 4}, {3, 3}};

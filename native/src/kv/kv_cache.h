@@ -30,7 +30,8 @@ class KvCache {
   int block_size() const { return g_.block_size; }
   int64_t n_blocks() const { return n_blocks_; }
 
-  // (block_size, head_dim) halves of one layer / block / KV head.
+  // One layer / block / KV head: K as (head_dim, block_size) halves (transposed, so a block's scores
+  // need no horizontal sums), V as (block_size, head_dim).
   uint16_t* k(int64_t layer, int block, int64_t head) { return k_ + offset(layer, block, head); }
   uint16_t* v(int64_t layer, int block, int64_t head) { return v_ + offset(layer, block, head); }
 

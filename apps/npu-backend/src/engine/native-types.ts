@@ -161,6 +161,7 @@ export interface NativeTesting {
     set: string,
   ): Float32Array;
   refDequantize(type: string, weights: Uint8Array, n: number): Float32Array;
+  /** softmax(scale * q.K^T).V over n keys given row by row ((n, hd) halves), paged as the cache is. */
   kernelAttention(
     set: string,
     q: Float32Array,
@@ -168,12 +169,19 @@ export interface NativeTesting {
     V: Uint16Array,
     n: number,
     hd: number,
-  ): { scores: Float32Array; out: Float32Array };
+    scale: number,
+  ): Float32Array;
   kernelQuantizeQ8(
     set: string,
     x: Float32Array,
     K: number,
   ): { qs: Int8Array; d: Float32Array; sums: Int32Array };
+  /** q8_K activation blocks (K a multiple of 256) for x.length / K rows, field by field. */
+  kernelQuantizeQ8K(
+    set: string,
+    x: Float32Array,
+    K: number,
+  ): { d: Float32Array; qs: Int8Array; bsums: Int16Array };
   /** GB/s of the best of `passes` read-only sweeps over `megabytes` with `threads` threads. */
   memoryBandwidth(megabytes: number, threads: number, passes?: number): number;
 }
