@@ -28,6 +28,7 @@ const commands: Record<string, CommandEntry> = {
   },
   run: { summary: "generate from a prompt on the engine directly", load: () => import("./run.js") },
   bench: { summary: "measure prefill and decode throughput of a model", load: () => import("./bench.js") },
+  gears: { summary: "suggest a gear ladder from observed step sizes", load: () => import("./gears.js") },
   keys: { summary: "create an API key for the edge (stores only its hash)", load: () => import("./keys.js") },
 };
 

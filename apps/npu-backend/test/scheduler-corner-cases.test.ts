@@ -1,0 +1,228 @@
+/**
+ * Scheduler corner cases that the real engine cannot be made to produce on demand, on a scripted
+ * engine: a failing step, a request cancelled while its sequence is being created, deadlines,
+ * shutdown, an observer that throws, and a wake-up arriving while the loop is busy.
+ */
+import { ApiError } from "@gearbox/shared";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  type CreateSequenceResult,
+  defaultSampling,
+  type EngineModel,
+  type GearReport,
+  type KvStats,
+  type ModelInfo,
+  type StepItem,
+  type StepResult,
+} from "../src/engine/engine.js";
+import { CoreArbiter } from "../src/scheduler/core-arbiter.js";
+import type { GenerationObserver } from "../src/scheduler/generation.js";
+import { Scheduler } from "../src/scheduler/scheduler.js";
+
+/** Samples token 42 for every item that asks; fails or stalls when told to. */
+class ScriptedEngine implements EngineModel {
+  readonly info = { vocabSize: 100, contextLength: 1024 } as ModelInfo;
+  readonly live = new Set<number>();
+  readonly freed: number[] = [];
+  steps = 0;
+  failNextStep = false;
+  /** While set, createSequence waits for it. */
+  createGate: Promise<void> | undefined;
+  private nextSeq = 1;
+
+  async createSequence(): Promise<CreateSequenceResult> {
+    await this.createGate;
+    const seq = this.nextSeq++;
+    this.live.add(seq);
+    return { seq, cachedTokens: 0 };
+  }
+  async forkSequence(): Promise<number> {
+    const seq = this.nextSeq++;
+    this.live.add(seq);
+    return seq;
+  }
+  async freeSequence(seq: number): Promise<void> {
+    this.live.delete(seq);
+    this.freed.push(seq);
+  }
+  async step(items: readonly StepItem[]): Promise<StepResult[]> {
+    this.steps++;
+    if (this.failNextStep) {
+      this.failNextStep = false;
+      throw new Error("kv cache full: this step needs 3 more blocks, 0 are free");
+    }
+    for (const item of items) if (!this.live.has(item.seq)) throw new Error(`unknown sequence ${item.seq}`);
+    return items.map((i) => ({ seq: i.seq, token: i.sample ? 42 : -1 }));
+  }
+  kvStats(): KvStats {
+    return { blockSize: 16, blocksTotal: 64, blocksUsed: 0, blocksCached: 0, sequences: this.live.size };
+  }
+  gearReport(): GearReport {
+    return { gears: [], fallbacks: 0, observed: { prefill: {}, decode: {} }, cacheStatus: "", warmupMs: 0 };
+  }
+  async close(): Promise<void> {}
+}
+
+const CLOSED = new ApiError(503, "server_error", "server_overloaded", "closed for the test");
+
+function setup(options: { maxQueue?: number } = {}) {
+  const engine = new ScriptedEngine();
+  const errors: unknown[] = [];
+  const scheduler = new Scheduler({
+    model: engine,
+    isEndOfGeneration: () => false,
+    maxQueue: options.maxQueue ?? 8,
+    maxRunningSequences: 4,
+    stepTokens: 32,
+    arbiter: new CoreArbiter(),
+    onEngineError: (e) => errors.push(e),
+  });
+  return { engine, scheduler, errors };
+}
+
+interface Run {
+  tokens: number;
+  finished: string[];
+  error: ApiError | undefined;
+  settled: Promise<void>;
+}
+
+function submit(
+  scheduler: Scheduler,
+  options: { maxNewTokens?: number; deadlineMs?: number; onToken?: () => boolean } = {},
+) {
+  let settle: () => void = () => {};
+  const run: Run = {
+    tokens: 0,
+    finished: [],
+    error: undefined,
+    settled: new Promise((r) => {
+      settle = r;
+    }),
+  };
+  const observer: GenerationObserver = {
+    onToken: () => {
+      run.tokens++;
+      return options.onToken?.() ?? false;
+    },
+    onFinish: (_, reason) => {
+      run.finished.push(reason);
+      settle();
+    },
+    onError: (error) => {
+      run.error = error;
+      settle();
+    },
+  };
+  const handle = scheduler.submit({
+    promptTokens: [1, 2, 3],
+    n: 1,
+    maxNewTokens: options.maxNewTokens ?? 3,
+    sampling: [defaultSampling],
+    deadline: performance.now() + (options.deadlineMs ?? 60_000),
+    observer,
+  });
+  return { run, handle };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("scheduler corner cases", () => {
+  it("fails only the requests of a failing step, with a 500, and keeps going", async () => {
+    const { engine, scheduler, errors } = setup();
+    engine.failNextStep = true;
+    const first = submit(scheduler);
+    await first.run.settled;
+    expect(first.run.error).toMatchObject({ status: 500, code: "internal_error" });
+    expect(errors).toHaveLength(1);
+    expect(engine.live.size).toBe(0);
+    const second = submit(scheduler);
+    await second.run.settled;
+    expect(second.run).toMatchObject({ tokens: 3, finished: ["length"], error: undefined });
+    await scheduler.close(CLOSED);
+  });
+
+  it("frees a sequence created for a request cancelled meanwhile, and never calls its observer", async () => {
+    const { engine, scheduler } = setup();
+    let open: () => void = () => {};
+    engine.createGate = new Promise((r) => {
+      open = r;
+    });
+    const { run, handle } = submit(scheduler);
+    await new Promise((r) => setTimeout(r, 10)); // the loop is now waiting in createSequence
+    handle.cancel();
+    engine.createGate = undefined;
+    open();
+    await vi.waitFor(() => expect(engine.freed).toHaveLength(1));
+    expect(engine.live.size).toBe(0);
+    expect(run).toMatchObject({ tokens: 0, finished: [], error: undefined });
+    expect(scheduler.runningRequests + scheduler.waitingRequests).toBe(0);
+    await scheduler.close(CLOSED);
+  });
+
+  it("ends a request whose deadline passed while it waited, with a 503", async () => {
+    const { engine, scheduler } = setup();
+    let open: () => void = () => {};
+    engine.createGate = new Promise((r) => {
+      open = r;
+    });
+    const blocker = submit(scheduler);
+    await new Promise((r) => setTimeout(r, 5)); // the loop now waits in the blocker's createSequence
+    const late = submit(scheduler, { deadlineMs: 5 });
+    await new Promise((r) => setTimeout(r, 20));
+    engine.createGate = undefined;
+    open();
+    await late.run.settled;
+    expect(late.run.error).toMatchObject({ status: 503, code: "server_overloaded" });
+    expect(late.run.error?.message).toContain("waited");
+    await blocker.run.settled;
+    expect(blocker.run.finished).toEqual(["length"]);
+    await scheduler.close(CLOSED);
+  });
+
+  it("refuses a request beyond the queue limit", async () => {
+    const { engine, scheduler } = setup({ maxQueue: 1 });
+    engine.createGate = new Promise(() => {}); // never admitted
+    submit(scheduler);
+    await new Promise((r) => setTimeout(r, 5)); // the first left the queue for createSequence
+    submit(scheduler);
+    expect(() => submit(scheduler)).toThrow(
+      expect.objectContaining({ status: 503, code: "server_overloaded" }),
+    );
+  });
+
+  it("fails running and waiting requests on close, and refuses new ones", async () => {
+    const { scheduler } = setup();
+    const runs = [submit(scheduler, { maxNewTokens: 1000 }), submit(scheduler, { maxNewTokens: 1000 })];
+    await scheduler.close(CLOSED);
+    for (const { run } of runs) expect(run.error).toBe(CLOSED);
+    expect(() => submit(scheduler)).toThrow(expect.objectContaining({ status: 503 }));
+  });
+
+  it("fails a request whose observer throws, and frees it", async () => {
+    const { engine, scheduler, errors } = setup();
+    const { run } = submit(scheduler, {
+      onToken: () => {
+        throw new Error("observer bug");
+      },
+    });
+    await run.settled;
+    expect(run.error).toMatchObject({ status: 500 });
+    expect(errors).toHaveLength(1);
+    expect(engine.live.size).toBe(0);
+    await scheduler.close(CLOSED);
+  });
+
+  it("does not lose a wake-up that arrives while the loop is busy", async () => {
+    // With timers frozen, a lost wake-up would leave the request waiting for the loop's fallback
+    // timer forever; the submit right after construction lands while the loop is starting up.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { scheduler } = setup();
+    const { run } = submit(scheduler);
+    await run.settled;
+    expect(run.finished).toEqual(["length"]);
+    await scheduler.close(CLOSED);
+  });
+});
