@@ -52,6 +52,7 @@ function watched(model: EngineModel) {
     },
     kvStats: () => model.kvStats(),
     gearReport: () => model.gearReport(),
+    profile: () => model.profile(),
     close: () => model.close(),
   };
   return { spy, steps };

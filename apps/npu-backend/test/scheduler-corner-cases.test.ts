@@ -9,6 +9,7 @@ import {
   type CreateSequenceResult,
   defaultSampling,
   type EngineModel,
+  type ForwardProfile,
   type GearReport,
   type KvStats,
   type ModelInfo,
@@ -59,6 +60,9 @@ class ScriptedEngine implements EngineModel {
   }
   gearReport(): GearReport {
     return { gears: [], fallbacks: 0, observed: { prefill: {}, decode: {} }, cacheStatus: "", warmupMs: 0 };
+  }
+  profile(): ForwardProfile {
+    return { enabled: false, passes: 0, stageMs: {} };
   }
   async close(): Promise<void> {}
 }

@@ -200,6 +200,7 @@ Napi::Object from_gear_report(Napi::Env env, const GearReport& r) {
     s.Set("misses", static_cast<double>(g.misses));
     s.Set("compileMs", g.compile_ms);
     s.Set("autotuneMs", g.autotune_ms);
+    s.Set("warmMs", g.warm_ms);
     s.Set("evictions", static_cast<double>(g.evictions));
     s.Set("residentBytes", static_cast<double>(g.resident_bytes));
     s.Set("realTokens", static_cast<double>(g.real_tokens));

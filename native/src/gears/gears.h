@@ -35,7 +35,7 @@ struct GearStat {
   GearKey key;
   std::string state;  // ready | building | evicted | cold
   int64_t hits = 0, misses = 0, evictions = 0;
-  double compile_ms = 0, autotune_ms = 0;
+  double compile_ms = 0, autotune_ms = 0, warm_ms = 0;
   size_t resident_bytes = 0;
   int64_t real_tokens = 0, padded_tokens = 0;
 };

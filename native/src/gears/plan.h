@@ -38,8 +38,9 @@ struct Plan {
   TileShape tiles[kMatKinds]{};
   uint8_t* arena = nullptr;
   size_t arena_bytes = 0;
-  double compile_ms = 0;
+  double compile_ms = 0;   // layout and kernel choice (autotune excluded)
   double autotune_ms = 0;
+  double warm_ms = 0;      // committing and touching the arena's pages
 
   Plan() = default;
   ~Plan();

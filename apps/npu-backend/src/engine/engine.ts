@@ -146,6 +146,8 @@ export interface GearStats {
   misses: number;
   compileMs: number;
   autotuneMs: number;
+  /** Committing and touching the gear's arena pages at build. */
+  warmMs: number;
   evictions: number;
   residentBytes: number;
   realTokens: number;
@@ -186,7 +188,17 @@ export interface EngineModel {
   step(items: readonly StepItem[]): Promise<StepResult[]>;
   kvStats(): KvStats;
   gearReport(): GearReport;
+  /** Wall time per forward stage since load (collected only with GEARBOX_PROFILE=1 at load). */
+  profile(): ForwardProfile;
   close(): Promise<void>;
+}
+
+export interface ForwardProfile {
+  enabled: boolean;
+  /** Forward passes run. */
+  passes: number;
+  /** Stage name (embed, norm, qkv, rope_kv, attention, attn_out, gate_up, swiglu, down, output) -> ms. */
+  stageMs: Record<string, number>;
 }
 
 export interface Engine {

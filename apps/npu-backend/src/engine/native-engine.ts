@@ -3,6 +3,7 @@ import type {
   CreateSequenceResult,
   Engine,
   EngineModel,
+  ForwardProfile,
   GearReport,
   KvStats,
   LoadOptions,
@@ -121,6 +122,7 @@ class NativeEngineModel implements EngineModel {
         misses: g.misses,
         compileMs: g.compileMs,
         autotuneMs: g.autotuneMs,
+        warmMs: g.warmMs,
         evictions: g.evictions,
         residentBytes: g.residentBytes,
         realTokens: g.realTokens,
@@ -131,6 +133,10 @@ class NativeEngineModel implements EngineModel {
       cacheStatus: r.cacheStatus,
       warmupMs: r.warmupMs,
     };
+  }
+
+  profile(): ForwardProfile {
+    return this.model.profile() ?? { enabled: false, passes: 0, stageMs: {} };
   }
 
   close(): Promise<void> {

@@ -92,6 +92,7 @@ export interface NativeGearStat {
   misses: number;
   compileMs: number;
   autotuneMs: number;
+  warmMs: number;
   evictions: number;
   residentBytes: number;
   realTokens: number;
