@@ -213,16 +213,7 @@ void GearManager::warm_up(const std::function<void(double, const std::string&)>&
         progress(static_cast<double>(i) / keys.size(), std::string("gear ") + phase_name(k.phase) + " " + std::to_string(k.bucket));
       auto plan = build(k, true);
       std::lock_guard<std::mutex> lock(mutex_);
-      Entry& e = entries_[{static_cast<int>(k.phase), k.bucket}];
-      e.stat.compile_ms = plan->compile_ms;
-      e.stat.autotune_ms = plan->autotune_ms;
-      e.stat.warm_ms = plan->warm_ms;
-      e.stat.resident_bytes = plan->arena_bytes;
-      e.stat.state = "ready";
-      resident_ += plan->arena_bytes;
-      e.plan = std::move(plan);
-      e.last_use = ++clock_;
-      evict_locked();
+      install_locked(k, std::move(plan));
     }
   }
   if (progress) progress(1.0, "gears ready");
@@ -275,19 +266,23 @@ void GearManager::builder_loop() {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      Entry& e = entries_[{static_cast<int>(key.phase), key.bucket}];
-      e.stat.compile_ms = plan->compile_ms;
-      e.stat.autotune_ms = plan->autotune_ms;
-      e.stat.warm_ms = plan->warm_ms;
-      e.stat.resident_bytes = plan->arena_bytes;
-      e.stat.state = "ready";
-      resident_ += plan->arena_bytes;
-      e.plan = std::move(plan);
-      e.last_use = ++clock_;
-      evict_locked();
+      install_locked(key, std::move(plan));
     }
     save_cache();
   }
+}
+
+void GearManager::install_locked(const GearKey& key, std::shared_ptr<Plan> plan) {
+  Entry& e = entries_[{static_cast<int>(key.phase), key.bucket}];
+  e.stat.compile_ms = plan->compile_ms;
+  e.stat.autotune_ms = plan->autotune_ms;
+  e.stat.warm_ms = plan->warm_ms;
+  e.stat.resident_bytes = plan->arena_bytes;
+  e.stat.state = "ready";
+  resident_ += plan->arena_bytes;
+  e.plan = std::move(plan);
+  e.last_use = ++clock_;
+  evict_locked();
 }
 
 void GearManager::evict_locked() {

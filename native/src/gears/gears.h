@@ -77,6 +77,8 @@ class GearManager {
   std::shared_ptr<Plan> build(const GearKey& key, bool allow_autotune);
   TileShape tune(int kind, int64_t M);
   void builder_loop();
+  // Makes a built plan the gear's ready plan (mutex_ held), then evicts down to the byte bound.
+  void install_locked(const GearKey& key, std::shared_ptr<Plan> plan);
   void evict_locked();
   void load_cache();
   void save_cache();
