@@ -227,6 +227,7 @@ function svg(xs: number[], curves: Record<string, number[]>): string {
   const colors = ["#1f77b4", "#d62728"];
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    "<title>gearbox prefill latency against prompt length: real rows only vs padded buckets</title>",
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<line x1="${L}" y1="${H - B}" x2="${W - 20}" y2="${H - B}" stroke="black"/>`,
     `<line x1="${L}" y1="30" x2="${L}" y2="${H - B}" stroke="black"/>`,

@@ -11,7 +11,11 @@ const CLI = join(REPO_ROOT, "apps", "npu-backend", "bin", "gearbox.js");
 let model: string;
 
 function gearbox(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: REPO_ROOT, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    cwd: REPO_ROOT,
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -21,7 +25,18 @@ beforeAll(async () => {
 
 describe("gearbox run", () => {
   it("--json prints one object; greedy is deterministic; --prompt-tokens are fed as given", () => {
-    const a = gearbox("run", "--model", model, "--prompt", "Hello, world", "--temperature", "0", "--max-tokens", "8", "--json");
+    const a = gearbox(
+      "run",
+      "--model",
+      model,
+      "--prompt",
+      "Hello, world",
+      "--temperature",
+      "0",
+      "--max-tokens",
+      "8",
+      "--json",
+    );
     expect(a.code, a.stderr).toBe(0);
     const out = JSON.parse(a.stdout);
     expect(Object.keys(out).sort()).toEqual(["prompt_tokens", "text", "timings", "tokens"]);
@@ -29,19 +44,71 @@ describe("gearbox run", () => {
     expect(out.tokens).toHaveLength(8);
     expect(out.prompt_tokens).toBe(4); // <|begin_of_text|> Hello , world
     expect(typeof out.text).toBe("string");
-    const b = JSON.parse(gearbox("run", "--model", model, "--prompt", "Hello, world", "--temperature", "0", "--max-tokens", "8", "--json").stdout);
+    const b = JSON.parse(
+      gearbox(
+        "run",
+        "--model",
+        model,
+        "--prompt",
+        "Hello, world",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "8",
+        "--json",
+      ).stdout,
+    );
     expect(b.tokens).toEqual(out.tokens);
     const c = JSON.parse(
-      gearbox("run", "--model", model, "--prompt-tokens", "128000,9906,11,1917", "--temperature", "0", "--max-tokens", "8", "--json").stdout,
+      gearbox(
+        "run",
+        "--model",
+        model,
+        "--prompt-tokens",
+        "128000,9906,11,1917",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "8",
+        "--json",
+      ).stdout,
     );
     expect(c.tokens).toEqual(out.tokens);
     expect(c.prompt_tokens).toBe(4);
   });
 
   it("--chat renders the chat template with one BOS; a seed makes sampling reproducible", () => {
-    const chat = JSON.parse(gearbox("run", "--model", model, "--prompt", "你好", "--chat", "--max-tokens", "4", "--seed", "7", "--json").stdout);
+    const chat = JSON.parse(
+      gearbox(
+        "run",
+        "--model",
+        model,
+        "--prompt",
+        "你好",
+        "--chat",
+        "--max-tokens",
+        "4",
+        "--seed",
+        "7",
+        "--json",
+      ).stdout,
+    );
     expect(chat.prompt_tokens).toBeGreaterThan(20); // system header with the dates + user turn + assistant header
-    const again = JSON.parse(gearbox("run", "--model", model, "--prompt", "你好", "--chat", "--max-tokens", "4", "--seed", "7", "--json").stdout);
+    const again = JSON.parse(
+      gearbox(
+        "run",
+        "--model",
+        model,
+        "--prompt",
+        "你好",
+        "--chat",
+        "--max-tokens",
+        "4",
+        "--seed",
+        "7",
+        "--json",
+      ).stdout,
+    );
     expect(again.tokens).toEqual(chat.tokens);
   });
 
@@ -59,7 +126,20 @@ describe("gearbox run", () => {
 
 describe("gearbox bench", () => {
   it("--json reports prefill and decode rows, load time and peak RSS", () => {
-    const r = gearbox("bench", "--model", model, "--prompt-lengths", "16,32", "--batch", "1,2", "--gen", "4", "--repeat", "1", "--json");
+    const r = gearbox(
+      "bench",
+      "--model",
+      model,
+      "--prompt-lengths",
+      "16,32",
+      "--batch",
+      "1,2",
+      "--gen",
+      "4",
+      "--repeat",
+      "1",
+      "--json",
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.model).toBe(model);
