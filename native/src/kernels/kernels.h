@@ -66,12 +66,6 @@ struct KernelSet {
 
   // out[k] = W[row, k] as float (embedding lookup).
   void (*get_row)(const Matrix& w, int64_t row, float* out);
-
-  // Attention on an f16 KV block: scores[j] = dot(q, K[j]) for j < n (K rows of hd halves);
-  // q holds hd floats already rounded to f16 precision.
-  void (*scores_f16)(const float* q, const uint16_t* K, int n, int hd, float* scores);
-  // out[d] += sum_j p[j] * V[j][d] (V rows of hd halves).
-  void (*accum_f16)(float* out, const float* p, const uint16_t* V, int n, int hd);
 };
 
 // The best kernel set for this CPU (respects GEARBOX_ISA=portable|avx2|avx512 to force one).

@@ -243,20 +243,7 @@ int tile_variants(WeightFormat, int64_t, TileShape* out, int cap) {
 
 void get_row(const Matrix& w, int64_t row, float* out) { unpack_row(w, row, false, out); }
 
-void scores_f16(const float* q, const uint16_t* K, int n, int hd, float* scores) {
-  for (int j = 0; j < n; j++) {
-    float s = 0;
-    for (int d = 0; d < hd; d++) s += q[d] * f16_to_f32(K[j * hd + d]);
-    scores[j] = s;
-  }
-}
-
-void accum_f16(float* out, const float* p, const uint16_t* V, int n, int hd) {
-  for (int j = 0; j < n; j++)
-    for (int d = 0; d < hd; d++) out[d] += p[j] * f16_to_f32(V[j * hd + d]);
-}
-
-const KernelSet kSet = {"portable", false, convert_act, matmul, tile_variants, get_row, scores_f16, accum_f16};
+const KernelSet kSet = {"portable", false, convert_act, matmul, tile_variants, get_row};
 
 }  // namespace
 

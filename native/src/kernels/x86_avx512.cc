@@ -543,29 +543,7 @@ int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
 
 void get_row(const Matrix& w, int64_t row, float* out) { unpack_row(w, row, true, out); }
 
-void scores_f16(const float* q, const uint16_t* K, int n, int hd, float* scores) {
-  if (hd % 16 != 0) return portable()->scores_f16(q, K, n, hd, scores);
-  for (int j = 0; j < n; j++) {
-    __m512 acc = _mm512_setzero_ps();
-    for (int d = 0; d < hd; d += 16)
-      acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d),
-                            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(K + j * hd + d))), acc);
-    scores[j] = hsum(acc);
-  }
-}
-
-void accum_f16(float* out, const float* p, const uint16_t* V, int n, int hd) {
-  if (hd % 16 != 0 || hd > 256) return portable()->accum_f16(out, p, V, n, hd);
-  for (int d = 0; d < hd; d += 16) {
-    __m512 acc = _mm512_loadu_ps(out + d);
-    for (int j = 0; j < n; j++)
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(p[j]),
-                            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(V + j * hd + d))), acc);
-    _mm512_storeu_ps(out + d, acc);
-  }
-}
-
-const KernelSet kSet = {"avx512-vnni", true, convert_act, matmul, tile_variants, get_row, scores_f16, accum_f16};
+const KernelSet kSet = {"avx512-vnni", true, convert_act, matmul, tile_variants, get_row};
 
 }  // namespace
 

@@ -1,5 +1,4 @@
 /** `gearbox make-model`: writes a synthetic Llama 3 model (random weights, real tokenizer). */
-import { isatty } from "node:tty";
 import { MODEL_FILE_TYPES } from "../model-maker/file-types.js";
 import { DEFAULT_MODEL_SEED, makeModel } from "../model-maker/make-model.js";
 import { SHAPE_NAMES } from "../model-maker/shapes.js";
@@ -11,6 +10,7 @@ import {
   requireOption,
   runCommand,
 } from "./args.js";
+import { progressBar } from "./progress.js";
 
 const USAGE = `usage: gearbox make-model --shape ${SHAPE_NAMES.join("|")} [--type ${MODEL_FILE_TYPES.join("|")}] [--seed N] --out FILE
 
@@ -42,35 +42,19 @@ export async function run(argv: string[]): Promise<number> {
     const seed = integerOption(args.seed, "seed", 0) ?? DEFAULT_MODEL_SEED;
     const out = requireOption(args.out, "out");
 
-    const progress = progressReporter(`make-model ${shape} ${type}`);
-    const result = await makeModel({ shape, type, seed, out, onProgress: progress });
-    progress.done();
+    const bar = progressBar(`make-model ${shape} ${type}`);
+    const result = await makeModel({
+      shape,
+      type,
+      seed,
+      out,
+      onProgress: (written, total) =>
+        bar.update(written / total, `${formatBytes(written)} of ${formatBytes(total)}`),
+    });
+    bar.done();
     process.stdout.write(
       `${result.path}: ${formatBytes(result.bytes)}, ${result.tensorCount} tensors, ${(result.elapsedMs / 1000).toFixed(1)} s\n`,
     );
     return 0;
-  });
-}
-
-/** Progress on stderr: a line rewritten in place on a terminal, a line per 10% otherwise. */
-function progressReporter(label: string) {
-  const tty = isatty(2);
-  let lastShown = -1;
-  const report = (written: number, total: number) => {
-    const percent = Math.floor((written / total) * 100);
-    if (tty) {
-      if (percent === lastShown) return;
-      process.stderr.write(`\r${label}: ${percent}% (${formatBytes(written)} of ${formatBytes(total)})`);
-    } else {
-      if (percent < lastShown + 10 && percent < 100) return;
-      if (percent === lastShown) return;
-      process.stderr.write(`${label}: ${percent}% (${formatBytes(written)} of ${formatBytes(total)})\n`);
-    }
-    lastShown = percent;
-  };
-  return Object.assign(report, {
-    done: () => {
-      if (tty) process.stderr.write("\n");
-    },
   });
 }
