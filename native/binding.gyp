@@ -23,6 +23,8 @@
         "src/gears/gears.cc",
         "src/gguf/ggml_type.cc",
         "src/gguf/gguf.cc",
+        "src/kernels/arm_neon.cc",
+        "src/kernels/attention_neon.cc",
         "src/kernels/attention_portable.cc",
         "src/kernels/dispatch.cc",
         "src/kernels/formats.cc",
@@ -40,7 +42,7 @@
         ["target_arch=='x64'", {
           "dependencies": ["gearbox_avx2", "gearbox_avx512"]
         }, {
-          "sources": ["src/kernels/x86_avx2.cc", "src/kernels/x86_avx512.cc", "src/kernels/attention_avx512.cc"]
+          "sources": ["src/kernels/x86_avx2.cc", "src/kernels/attention_avx2.cc", "src/kernels/x86_avx512.cc", "src/kernels/attention_avx512.cc"]
         }]
       ]
     }
@@ -51,7 +53,7 @@
         {
           "target_name": "gearbox_avx2",
           "type": "static_library",
-          "sources": ["src/kernels/x86_avx2.cc"],
+          "sources": ["src/kernels/x86_avx2.cc", "src/kernels/attention_avx2.cc"],
           "defines": ["GB_BUILD_AVX2"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c"]
         },

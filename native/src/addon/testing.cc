@@ -76,8 +76,8 @@ Napi::Value guarded(Napi::Env env, F&& f) {
 
 // kernelSets(): names of the kernel sets this CPU runs, best last.
 Napi::Value KernelSets(const Napi::CallbackInfo& info) {
-  const KernelSet* sets[4];
-  int n = available_kernel_sets(sets, 4);
+  const KernelSet* sets[8];
+  int n = available_kernel_sets(sets, 8);
   Napi::Array a = Napi::Array::New(info.Env(), static_cast<size_t>(n));
   for (int i = 0; i < n; i++) a.Set(static_cast<uint32_t>(i), sets[i]->name);
   return a;
@@ -160,7 +160,7 @@ Napi::Value RefDequantize(const Napi::CallbackInfo& info) {
   });
 }
 
-// kernelAttention(set, q, Khalves, Vhalves, n, hd, scale) -> Float32Array(hd): the set's attention
+// kernelAttention(set, q, Khalves, Vhalves, n, hd, scale) -> Float32Array(G * hd): the set's attention for G = q.length / hd query heads
 // over n keys (K and V given row by row, (n, hd) halves), paged into blocks of 16 as the cache does.
 Napi::Value KernelAttention(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
@@ -170,11 +170,14 @@ Napi::Value KernelAttention(const Napi::CallbackInfo& info) {
     Napi::Uint16Array Vh = info[3].As<Napi::Uint16Array>();
     const int n = info[4].As<Napi::Number>().Int32Value(), hd = info[5].As<Napi::Number>().Int32Value();
     const float scale = info[6].As<Napi::Number>().FloatValue();
-    if (n < 1 || hd < 1 || q.ElementLength() != static_cast<size_t>(hd) ||
+    if (n < 1 || hd < 1 || q.ElementLength() % static_cast<size_t>(hd) != 0 || q.ElementLength() == 0 ||
         Kh.ElementLength() != static_cast<size_t>(n * hd) || Vh.ElementLength() != static_cast<size_t>(n * hd))
       fail("bad attention shapes");
+    const int G = static_cast<int>(q.ElementLength() / static_cast<size_t>(hd));
+    if (G > 16) fail("bad attention shapes: at most 16 query heads per call");
     const int bs = 16, nb = (n + bs - 1) / bs;
-    std::vector<uint16_t> kt(static_cast<size_t>(nb * bs * hd), 0), vt(static_cast<size_t>(nb * bs * hd), 0);
+    // Slots past n in the last block hold NaN, as stale cache contents could: kernels must mask them.
+    std::vector<uint16_t> kt(static_cast<size_t>(nb * bs * hd), 0x7E00), vt(static_cast<size_t>(nb * bs * hd), 0x7E00);
     for (int j = 0; j < n; j++)
       for (int d = 0; d < hd; d++) {
         kt[static_cast<size_t>((j / bs) * bs * hd + d * bs + j % bs)] = Kh[static_cast<size_t>(j * hd + d)];
@@ -185,9 +188,10 @@ Napi::Value KernelAttention(const Napi::CallbackInfo& info) {
       kb.push_back(kt.data() + b * bs * hd);
       vb.push_back(vt.data() + b * bs * hd);
     }
-    std::vector<float> scores(static_cast<size_t>(nb * bs + 16));
-    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(hd));
-    attention_for(k).attend_f16(q.Data(), kb.data(), vb.data(), n, bs, hd, scale, scores.data(), out.Data());
+    const int stride = nb * bs + 16;
+    std::vector<float> scores(static_cast<size_t>(G * stride));
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(G * hd));
+    attention_for(k).attend_group(q.Data(), G, kb.data(), vb.data(), n, bs, hd, scale, scores.data(), stride, out.Data());
     return out;
   });
 }

@@ -99,7 +99,8 @@ ArenaLayout plan_layout(const Model& m, int max_tokens, int max_outputs, int thr
   const size_t D = static_cast<size_t>(c.n_embd), F = static_cast<size_t>(c.n_ff);
   a.x = take(T * D * 4);
   a.xn = take(T * D * 4);
-  a.act = take(3 * align_up(act));  // up to three activation formats for one input (mixed-type files)
+  a.act_stride = align_up(act);
+  a.act = take(3 * a.act_stride);  // up to three activation formats for one input (mixed-type files)
   a.q = take(T * static_cast<size_t>(c.q_dim()) * 4);
   a.k = take(T * static_cast<size_t>(c.kv_dim()) * 4);
   a.v = take(T * static_cast<size_t>(c.kv_dim()) * 4);
@@ -108,9 +109,11 @@ ArenaLayout plan_layout(const Model& m, int max_tokens, int max_outputs, int thr
   a.up = take(T * F * 4);
   a.out_rows = take(S * D * 4);
   a.logits = take(S * static_cast<size_t>(c.n_vocab) * 4);
-  // Per thread: scores (positions + 16: whole blocks are written), q in f16 precision, and the K and V
-  // block pointers of one sequence.
-  a.scratch_per_thread = align_up((static_cast<size_t>(m.max_positions) + 16 + static_cast<size_t>(c.head_dim)) * 4 +
+  // Per thread: scores of one KV head's query group (group x (positions + 16): whole blocks are
+  // written), the group's q in f16 precision, and the K and V block pointers of one sequence.
+  const size_t group = static_cast<size_t>(c.n_head / c.n_head_kv);
+  a.scores_stride = m.max_positions + 16;
+  a.scratch_per_thread = align_up(group * (static_cast<size_t>(a.scores_stride) + static_cast<size_t>(c.head_dim)) * 4 +
                                   2 * (static_cast<size_t>(m.max_positions) + 2) * sizeof(void*) + 64);
   a.scratch = take(a.scratch_per_thread * static_cast<size_t>(threads));
   a.total = off;
@@ -133,7 +136,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
   const int bs = kv.block_size();
   const float eps = c.rms_eps;
   const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const size_t act_stride = (A.q - A.act) / 3;
+  const size_t act_stride = A.act_stride;
 
   float* x = plan.at<float>(A.x);        // (T, D) residual stream
   float* xn = plan.at<float>(A.xn);      // (T, D) normed input of a block / block output
@@ -233,24 +236,26 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     timer.mark(kProfRope);
 
     // ---- causal grouped-query attention over each sequence's cached blocks
+    // One item per (token, KV head): its `group` query heads share every K and V load.
     // As llama.cpp's CPU path: q and the softmax weights are rounded to f16 against f16 K and V.
     pool.parallel([&](int ith, int nth) {
       float* scores = reinterpret_cast<float*>(plan.arena + A.scratch + static_cast<size_t>(ith) * A.scratch_per_thread);
-      float* qf = scores + m.max_positions + 16;
-      const uint16_t** kb = reinterpret_cast<const uint16_t**>(qf + hd);
+      float* qf = scores + group * A.scores_stride;  // (group, hd)
+      const uint16_t** kb = reinterpret_cast<const uint16_t**>(qf + group * hd);
       const uint16_t** vb = kb + (m.max_positions + 1);
-      for (int64_t item = ith; item < T * n_head; item += nth) {
-        const int64_t t = item / n_head, h = item % n_head, kvh = h / group;
+      for (int64_t item = ith; item < T * n_kv; item += nth) {
+        const int64_t t = item / n_kv, kvh = item % n_kv;
         const BatchToken& bt = b.tokens[static_cast<size_t>(t)];
         const BatchSeq& s = b.seqs[static_cast<size_t>(bt.seq)];
         const int64_t n_ctx = bt.pos + 1;
-        for (int64_t i = 0; i < hd; i++) qf[i] = round_f16(q[t * Dq + h * hd + i]);
+        const float* qh = q + t * Dq + kvh * group * hd;  // heads kvh*group .. kvh*group + group - 1
+        for (int64_t i = 0; i < group * hd; i++) qf[i] = round_f16(qh[i]);
         for (int64_t j = 0; j * bs < n_ctx; j++) {
           kb[j] = kv.k(layer, s.blocks[j], kvh);
           vb[j] = kv.v(layer, s.blocks[j], kvh);
         }
-        attention.attend_f16(qf, kb, vb, static_cast<int>(n_ctx), bs, static_cast<int>(hd), kq_scale, scores,
-                             attn + t * Dq + h * hd);
+        attention.attend_group(qf, static_cast<int>(group), kb, vb, static_cast<int>(n_ctx), bs, static_cast<int>(hd),
+                               kq_scale, scores, A.scores_stride, attn + t * Dq + kvh * group * hd);
       }
     });
     timer.mark(kProfAttn);

@@ -20,7 +20,7 @@
 namespace gb {
 namespace {
 
-constexpr int kPlanVersion = 1;
+constexpr int kPlanVersion = 2;  // 2: AVX2 tiles are real (MR x NC), grouped attention scratch
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();

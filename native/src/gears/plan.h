@@ -25,7 +25,9 @@ struct GearKey {
 
 struct ArenaLayout {
   size_t x, xn, act, q, k, v, attn, gate, up, out_rows, logits, scratch;
+  size_t act_stride;          // bytes between the (up to 3) activation-format buffers at act
   size_t scratch_per_thread;
+  int scores_stride;          // floats between the attention scores of two query heads
   size_t total;
 };
 

@@ -1,4 +1,4 @@
-// Attention over a paged f16 KV cache, one query at a time:
+// Attention over a paged f16 KV cache, per query:
 //   out[hd] = softmax(scale * q . K^T) . V
 // with q and the softmax weights rounded to f16 precision (what llama.cpp's CPU path computes).
 // K blocks are stored transposed, (hd, bs): the scores of a whole block are then a sum of
@@ -13,14 +13,19 @@ namespace gb {
 
 struct AttentionKernels {
   const char* name;
-  // q: hd floats (already rounded to f16). k_blocks/v_blocks: the sequence's blocks in order;
-  // n_ctx keys are attended (the last block may be partial). scores: scratch of >= n_ctx floats.
-  void (*attend_f16)(const float* q, const uint16_t* const* k_blocks, const uint16_t* const* v_blocks, int n_ctx,
-                     int bs, int hd, float scale, float* scores, float* out);
+  // The G query heads that share one KV head, in one call (grouped-query attention).
+  // q: G x hd floats (already rounded to f16), head g at q + g * hd. k_blocks/v_blocks: the
+  // sequence's blocks in order; n_ctx keys are attended (the last block may be partial).
+  // scores: scratch of G x scores_stride floats, scores_stride >= n_ctx rounded up to 16.
+  // out: G x hd floats.
+  void (*attend_group)(const float* q, int G, const uint16_t* const* k_blocks, const uint16_t* const* v_blocks,
+                       int n_ctx, int bs, int hd, float scale, float* scores, int scores_stride, float* out);
 };
 
 const AttentionKernels* attention_portable();
+const AttentionKernels* attention_avx2();    // nullptr where not built
 const AttentionKernels* attention_avx512();  // nullptr where not built
+const AttentionKernels* attention_neon();    // nullptr where not built
 // The attention kernels that go with a matmul kernel set.
 const AttentionKernels& attention_for(const KernelSet& k);
 

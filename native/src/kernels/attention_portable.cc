@@ -7,7 +7,8 @@
 namespace gb {
 namespace {
 
-void attend_f16(const float* q, const uint16_t* const* kb, const uint16_t* const* vb, int n_ctx, int bs, int hd,
+// The plain kernel, one query at a time: any block size and head size.
+void attend_one(const float* q, const uint16_t* const* kb, const uint16_t* const* vb, int n_ctx, int bs, int hd,
                 float scale, float* scores, float* out) {
   float mx = -INFINITY;
   for (int j = 0; j < n_ctx; j++) {
@@ -32,15 +33,25 @@ void attend_f16(const float* q, const uint16_t* const* kb, const uint16_t* const
   }
 }
 
-const AttentionKernels kSet = {"portable", attend_f16};
+void attend_group(const float* q, int G, const uint16_t* const* kb, const uint16_t* const* vb, int n_ctx, int bs,
+                  int hd, float scale, float* scores, int scores_stride, float* out) {
+  for (int g = 0; g < G; g++)
+    attend_one(q + g * hd, kb, vb, n_ctx, bs, hd, scale, scores + static_cast<size_t>(g) * scores_stride,
+               out + g * hd);
+}
+
+const AttentionKernels kSet = {"portable", attend_group};
 
 }  // namespace
 
 const AttentionKernels* attention_portable() { return &kSet; }
 
 const AttentionKernels& attention_for(const KernelSet& k) {
-  if (const AttentionKernels* a = attention_avx512(); a && std::strcmp(k.name, "avx512-vnni") == 0) return *a;
-  return *attention_portable();
+  const AttentionKernels* a = nullptr;
+  if (std::strcmp(k.name, "avx512-vnni") == 0) a = attention_avx512();
+  else if (std::strcmp(k.name, "avx2") == 0) a = attention_avx2();
+  else if (std::strncmp(k.name, "neon", 4) == 0) a = attention_neon();
+  return a ? *a : *attention_portable();
 }
 
 }  // namespace gb

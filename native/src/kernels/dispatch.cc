@@ -1,5 +1,9 @@
 #include <cstdlib>
 #include <cstring>
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "kernels/kernels.h"
 
@@ -27,6 +31,14 @@ bool cpu_has_avx2_set() {
 #endif
 }
 
+bool cpu_has_dotprod() {
+#if defined(__aarch64__) && defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 int available_kernel_sets(const KernelSet** out, int cap) {
@@ -34,12 +46,14 @@ int available_kernel_sets(const KernelSet** out, int cap) {
   if (n < cap) out[n++] = kernels_portable();
   if (n < cap && cpu_has_avx2_set() && kernels_avx2()) out[n++] = kernels_avx2();
   if (n < cap && cpu_has_avx512_set() && kernels_avx512()) out[n++] = kernels_avx512();
+  if (n < cap && kernels_neon()) out[n++] = kernels_neon();  // Advanced SIMD is part of ARMv8-A
+  if (n < cap && cpu_has_dotprod() && kernels_neon_dotprod()) out[n++] = kernels_neon_dotprod();
   return n;
 }
 
 const KernelSet* kernels_by_name(const char* name) {
-  const KernelSet* sets[4];
-  int n = available_kernel_sets(sets, 4);
+  const KernelSet* sets[8];
+  int n = available_kernel_sets(sets, 8);
   for (int i = 0; i < n; i++)
     if (std::strcmp(sets[i]->name, name) == 0 || (std::strcmp(name, "avx512") == 0 && std::strcmp(sets[i]->name, "avx512-vnni") == 0))
       return sets[i];
@@ -52,8 +66,8 @@ const KernelSet& kernels() {
     if (forced && *forced) {
       if (const KernelSet* k = kernels_by_name(forced)) return k;
     }
-    const KernelSet* sets[4];
-    int n = available_kernel_sets(sets, 4);
+    const KernelSet* sets[8];
+    int n = available_kernel_sets(sets, 8);
     return sets[n - 1];
   }();
   return *chosen;

@@ -46,7 +46,7 @@ struct TileShape {
 };
 
 struct KernelSet {
-  const char* name;  // "portable", "avx2", "avx512-vnni"
+  const char* name;  // "portable", "avx2", "avx512-vnni", "neon", "neon-dotprod"
   // Packed Q8_0 tiles store weights offset by +128 as unsigned bytes (for vpdpbusd).
   bool q8_unsigned_weights;
 
@@ -79,5 +79,7 @@ int available_kernel_sets(const KernelSet** out, int cap);
 const KernelSet* kernels_portable();
 const KernelSet* kernels_avx2();
 const KernelSet* kernels_avx512();
+const KernelSet* kernels_neon();          // aarch64 Advanced SIMD
+const KernelSet* kernels_neon_dotprod();  // aarch64 with the dot-product extension (SDOT/UDOT)
 
 }  // namespace gb

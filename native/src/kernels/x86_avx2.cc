@@ -6,14 +6,10 @@
 
 #include <cstring>
 
-#include "kernels/act.h"
-#include "kernels/kernels.h"
-#include "kernels/pack.h"
+#include "kernels/driver.h"
 
 namespace gb {
 namespace {
-
-const KernelSet* portable() { return kernels_portable(); }
 
 inline float hsum8(__m256 v) {
   __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -28,6 +24,12 @@ inline int32_t hsum8i(__m256i v) {
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
   return _mm_cvtsi128_si32(s);
+}
+
+inline __m256i bcast4(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
 }
 
 void quantize_q8_0_row(const float* x, int64_t K, int8_t* qs, float* d, int32_t* s) {
@@ -108,99 +110,116 @@ void quantize_q8_K_row(const float* x, int64_t K, BlockQ8_K* out) {
   }
 }
 
-void convert_act(ActFormat f, const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t M, int64_t K, void* act) {
-  if (f == ActFormat::Q8_K && K % QK_K == 0) {
-    BlockQ8_K* b = static_cast<BlockQ8_K*>(act);
-    for (int64_t m = m0; m < m1; m++) quantize_q8_K_row(x + m * ldx, K, b + m * (K / QK_K));
-    return;
-  }
-  if (f == ActFormat::Q8_0 && K % 32 == 0) {
-    ActQ8 a = act_q8(act, M, K);
-    for (int64_t m = m0; m < m1; m++)
-      quantize_q8_0_row(x + m * ldx, K, a.qs + m * K, a.d + m * (K / 32), a.s + m * (K / 32));
-    return;
-  }
-  if (f == ActFormat::F16 && K % 8 == 0) {
-    uint16_t* h = static_cast<uint16_t*>(act);
-    for (int64_t m = m0; m < m1; m++)
-      for (int64_t k = 0; k < K; k += 8)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(h + m * K + k),
-                         _mm256_cvtps_ph(_mm256_loadu_ps(x + m * ldx + k), _MM_FROUND_TO_NEAREST_INT));
-    return;
-  }
-  portable()->convert_act(f, x, ldx, m0, m1, M, K, act);
-}
+// ---- x16 tiles (Q8_0x16, Q4_0x16) -------------------------------------------------------------
+//
+// Each 64-byte tile vector (16 rows x 4 K elements) is taken as two 8-row halves. Without VNNI the
+// dot is vpmaddubsw (unsigned x signed byte pairs -> int16) then vpmaddwd against ones (-> int32).
+// Q8_0 weights are signed: the sign trick makes them unsigned (|w| x sign(x, w)), where |w| is
+// computed once per weight vector and shared by the MR activation rows of the tile. Q4_0 nibbles
+// are unsigned already (value q, offset 8 folded into the start value -8 * sum(x)); their products
+// are small (<= 2 * 15 * 127 per pair) so a whole 32-element block sums in int16 before one
+// vpmaddwd. Float accumulators are updated once per block with d_w * d_x.
 
-// One activation row against one 16-row group: two 8-lane halves (rows 0-7 and 8-15).
-template <bool Q4>
-void group_row(const uint8_t* g, int64_t nb, const int8_t* xq, const float* xd, const int32_t* xs, float* out) {
+template <int MR, int NC, bool Q4>
+void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
+              const int32_t* xs, int64_t K, float* y, int64_t ldy) {
   constexpr int64_t TB = Q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  __m256 f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps();
+  __m256 facc[MR][NC][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int c = 0; c < NC; c++) facc[r][c][0] = facc[r][c][1] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
-    const uint8_t* t = g + b * TB;
-    const int8_t* xb = xq + b * 32;
-    __m256i i0, i1;
+    const uint8_t* t = w0 + b * TB;
+    __m256i iacc[MR][NC][2];
     if constexpr (Q4) {
-      i0 = i1 = _mm256_set1_epi32(-8 * xs[b]);
-      for (int p = 0; p < 4; p++) {
-        int32_t xa, xc;
-        std::memcpy(&xa, xb + 8 * p, 4);
-        std::memcpy(&xc, xb + 8 * p + 4, 4);
-        const __m256i va = _mm256_set1_epi32(xa), vc = _mm256_set1_epi32(xc);
-        for (int h = 0; h < 2; h++) {
-          __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 32 + p * 64 + h * 32));
-          __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-          __m256i s = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, va), ones),
-                                       _mm256_madd_epi16(_mm256_maddubs_epi16(hi, vc), ones));
-          if (h == 0) i0 = _mm256_add_epi32(i0, s);
-          else i1 = _mm256_add_epi32(i1, s);
-        }
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+      for (int p = 0; p < 4; p++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++)
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; h++) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
+            const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; r++) {
+              const int8_t* xb = xq + r * K + b * 32 + 8 * p;
+              iacc[r][c][h] = _mm256_add_epi16(
+                  iacc[r][c][h], _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(xb)), _mm256_maddubs_epi16(hi, bcast4(xb + 4))));
+            }
+          }
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++) {
+        const __m256i start = _mm256_set1_epi32(-8 * xs[r * nb + b]);
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++)
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; h++) iacc[r][c][h] = _mm256_add_epi32(_mm256_madd_epi16(iacc[r][c][h], ones), start);
       }
     } else {
-      i0 = i1 = _mm256_setzero_si256();
-      for (int kg = 0; kg < 8; kg++) {
-        int32_t x4;
-        std::memcpy(&x4, xb + kg * 4, 4);
-        const __m256i xv = _mm256_set1_epi32(x4);
-        for (int h = 0; h < 2; h++) {
-          __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 32 + kg * 64 + h * 32));
-          __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xv, w)), ones);
-          if (h == 0) i0 = _mm256_add_epi32(i0, s);
-          else i1 = _mm256_add_epi32(i1, s);
-        }
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int kg = 0; kg < 8; kg++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++)
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; h++) {
+            const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
+            const __m256i aw = _mm256_sign_epi8(w, w);
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; r++) {
+              const __m256i sx = _mm256_sign_epi8(bcast4(xq + r * K + b * 32 + kg * 4), w);
+              iacc[r][c][h] = _mm256_add_epi32(iacc[r][c][h], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones));
+            }
+          }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < NC; c++) {
+      const __m256 w_lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + c * group_stride)));
+      const __m256 w_hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + c * group_stride + 16)));
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++) {
+        const __m256 xdv = _mm256_set1_ps(xd[r * nb + b]);
+        facc[r][c][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iacc[r][c][0]), _mm256_mul_ps(w_lo, xdv), facc[r][c][0]);
+        facc[r][c][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iacc[r][c][1]), _mm256_mul_ps(w_hi, xdv), facc[r][c][1]);
       }
     }
-    const __m256 xdv = _mm256_set1_ps(xd[b]);
-    const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t)));
-    const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + 16)));
-    f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_mul_ps(w0, xdv), f0);
-    f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1), _mm256_mul_ps(w1, xdv), f1);
   }
-  _mm256_storeu_ps(out, f0);
-  _mm256_storeu_ps(out + 8, f1);
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int c = 0; c < NC; c++) {
+      _mm256_storeu_ps(y + r * ldy + c * 16, facc[r][c][0]);
+      _mm256_storeu_ps(y + r * ldy + c * 16 + 8, facc[r][c][1]);
+    }
 }
 
-void matmul_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
-  const bool q4 = w.format == WeightFormat::Q4_0x16;
-  const int64_t K = w.cols, nb = K / 32;
-  const int64_t group_stride = nb * (q4 ? kQ4x16TileBytes : kQ8x16TileBytes);
-  const ActQ8 a = act_q8(act, M, K);
-  alignas(32) float tmp[16];
-  for (int64_t g = n0 / 16; g * 16 < n1; g++) {
-    const uint8_t* gp = w.data + g * group_stride;
-    for (int64_t m = 0; m < M; m++) {
-      const int8_t* xq = a.qs + m * K;
-      const float* xd = a.d + m * nb;
-      const int32_t* xs = a.s + m * nb;
-      if (q4) group_row<true>(gp, nb, xq, xd, xs, tmp);
-      else group_row<false>(gp, nb, xq, xd, xs, tmp);
-      for (int r = 0; r < 16; r++) {
-        int64_t n = g * 16 + r;
-        if (n >= n0 && n < n1) y[m * ldy + n] = tmp[r];
-      }
+// Tiles that keep the integer accumulators (2 * MR * NC vectors) and the weight vectors in the 16
+// ymm registers; the float accumulators are touched once per block and may live in L1.
+constexpr int kMaxMR = 4;
+int max_nc_for(int mr) { return mr <= 1 ? 4 : (mr == 2 ? 2 : 1); }
+
+template <bool Q4>
+X16Tile pick_tile(int mr, int nc) {
+  nc = nc > max_nc_for(mr) ? max_nc_for(mr) : nc;
+  switch (mr) {
+    case 1: {
+      static constexpr X16Tile f[] = {nullptr, &tile_x16<1, 1, Q4>, &tile_x16<1, 2, Q4>, &tile_x16<1, 3, Q4>,
+                                      &tile_x16<1, 4, Q4>};
+      return f[nc];
     }
+    case 2: return nc == 2 ? &tile_x16<2, 2, Q4> : &tile_x16<2, 1, Q4>;
+    case 3: return &tile_x16<3, 1, Q4>;
+    default: return &tile_x16<4, 1, Q4>;
   }
 }
 
@@ -213,12 +232,6 @@ void matmul_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t l
 // lane (<= 16*15*127). Q6_K: 2 maddubs at most per int16 lane (4*63*127), then the scale.
 
 constexpr int kKqMaxMR = 4;
-
-inline __m256i bcast4(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
 
 template <int MR>
 void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo) {
@@ -329,108 +342,80 @@ void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
   }
 }
 
-using KqTileFn = void (*)(const uint8_t*, int64_t, const BlockQ8_K*, float*, int64_t);
-
-// tile.mr activation rows per micro-tile; tile.nc only sets the engine's split unit (16 * nc).
-void matmul_kq(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1,
-               TileShape tile) {
-  const bool q6 = w.format == WeightFormat::Q6_Kx16;
-  const int64_t nb = w.cols / QK_K;
-  const int64_t gstride = nb * (q6 ? kQ6Kx16TileBytes : kQ4Kx16TileBytes);
-  const BlockQ8_K* x = static_cast<const BlockQ8_K*>(act);
-  const int MR = tile.mr < 1 ? 1 : (tile.mr > kKqMaxMR ? kKqMaxMR : tile.mr);
-  // Panels of about 256 KiB of groups stay in L2 while every MR-row slice passes over them.
-  int64_t panel = (256 << 10) / gstride;
-  if (panel < 1) panel = 1;
-  const int64_t g0 = n0 / 16, g1 = (n1 + 15) / 16;
-  alignas(32) float tmp[kKqMaxMR * 16];
-  for (int64_t p0 = g0; p0 < g1; p0 += panel) {
-    const int64_t p1 = p0 + panel < g1 ? p0 + panel : g1;
-    for (int64_t m = 0; m < M; m += MR) {
-      const int mr = static_cast<int>(M - m < MR ? M - m : MR);
-      static const KqTileFn q4fns[] = {&tile_q4_Kx16<1>, &tile_q4_Kx16<2>, &tile_q4_Kx16<3>, &tile_q4_Kx16<4>};
-      static const KqTileFn q6fns[] = {&tile_q6_Kx16<1>, &tile_q6_Kx16<2>, &tile_q6_Kx16<3>, &tile_q6_Kx16<4>};
-      const KqTileFn fn = q6 ? q6fns[mr - 1] : q4fns[mr - 1];
-      for (int64_t g = p0; g < p1; g++) {
-        const uint8_t* wg = w.data + g * gstride;
-        if (n1 - g * 16 >= 16) {
-          fn(wg, nb, x + m * nb, y + m * ldy + g * 16, ldy);
-          continue;
-        }
-        // Last, partial group: compute all 16 rows aside and keep the valid columns.
-        fn(wg, nb, x + m * nb, tmp, 16);
-        for (int r = 0; r < mr; r++)
-          for (int64_t n = g * 16; n < n1; n++) y[(m + r) * ldy + n] = tmp[r * 16 + (n - g * 16)];
-      }
-    }
+template <bool Q6>
+KqTile kq_pick(int mr) {
+  switch (mr) {
+    case 1: return Q6 ? &tile_q6_Kx16<1> : &tile_q4_Kx16<1>;
+    case 2: return Q6 ? &tile_q6_Kx16<2> : &tile_q4_Kx16<2>;
+    case 3: return Q6 ? &tile_q6_Kx16<3> : &tile_q4_Kx16<3>;
+    default: return Q6 ? &tile_q6_Kx16<4> : &tile_q4_Kx16<4>;
   }
 }
 
-void matmul_f16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
-  const int64_t K = w.cols;
-  const uint16_t* W = reinterpret_cast<const uint16_t*>(w.data);
-  const uint16_t* X = static_cast<const uint16_t*>(act);
-  for (int64_t n = n0; n < n1; n++)
-    for (int64_t m = 0; m < M; m++) {
-      __m256 acc = _mm256_setzero_ps();
-      for (int64_t k = 0; k < K; k += 8)
-        acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(W + n * K + k))),
-                              _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(X + m * K + k))), acc);
-      y[m * ldy + n] = hsum8(acc);
-    }
+// ---- row formats ---------------------------------------------------------------------------
+
+float dot_f32(const float* w, const float* x, int64_t K) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + k), _mm256_loadu_ps(x + k), acc);
+  return hsum8(acc);
 }
 
-void matmul_f32(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
-  const int64_t K = w.cols;
-  const float* W = reinterpret_cast<const float*>(w.data);
-  const float* X = static_cast<const float*>(act);
-  for (int64_t n = n0; n < n1; n++)
-    for (int64_t m = 0; m < M; m++) {
-      __m256 acc = _mm256_setzero_ps();
-      for (int64_t k = 0; k < K; k += 8)
-        acc = _mm256_fmadd_ps(_mm256_loadu_ps(W + n * K + k), _mm256_loadu_ps(X + m * K + k), acc);
-      y[m * ldy + n] = hsum8(acc);
-    }
+float dot_f16(const uint16_t* w, const uint16_t* x, int64_t K) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; k += 8)
+    acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k))),
+                          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + k))), acc);
+  return hsum8(acc);
 }
 
-void matmul(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1, TileShape tile) {
-  switch (w.format) {
-    case WeightFormat::Q8_0x16:
-    case WeightFormat::Q4_0x16: return matmul_x16(w, act, M, y, ldy, n0, n1);
-    case WeightFormat::Q4_Kx16:
-    case WeightFormat::Q6_Kx16: return matmul_kq(w, act, M, y, ldy, n0, n1, tile);
-    case WeightFormat::F16:
-      if (w.cols % 8 == 0) return matmul_f16(w, act, M, y, ldy, n0, n1);
-      break;
-    case WeightFormat::F32:
-      if (w.cols % 8 == 0) return matmul_f32(w, act, M, y, ldy, n0, n1);
-      break;
-    default: break;
-  }
-  portable()->matmul(w, act, M, y, ldy, n0, n1, tile);
+void f16_row(const float* x, int64_t K, uint16_t* h) {
+  for (int64_t k = 0; k < K; k += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + k), _mm256_cvtps_ph(_mm256_loadu_ps(x + k), _MM_FROUND_TO_NEAREST_INT));
 }
 
+// Candidate tiles per format and activation row count; autotune times them (gears/), the first is
+// the default. A row tile equal to a small M wastes no rows.
 int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
-  if (cap < 1) return 0;
-  out[0] = {1, 1};
-  // K-quants: activation rows per micro-tile share each unpacked weight vector; a row count up to
-  // the maximum is used as it is (no wasted rows).
-  if ((f == WeightFormat::Q4_Kx16 || f == WeightFormat::Q6_Kx16) && M > 1) {
+  if (f == WeightFormat::Q4_Kx16 || f == WeightFormat::Q6_Kx16) {
     if (M <= kKqMaxMR) {
-      out[0] = {static_cast<int>(M), 1};
-      return 1;
+      const TileShape exact[] = {{static_cast<int>(M), 1}};
+      return copy_variants(exact, 1, out, cap);
     }
     static const TileShape many[] = {{4, 1}, {2, 1}, {3, 1}};
-    int k = 0;
-    for (int i = 0; i < 3 && k < cap; i++) out[k++] = many[i];
-    return k;
+    return copy_variants(many, 3, out, cap);
   }
-  return 1;
+  if (f != WeightFormat::Q8_0x16 && f != WeightFormat::Q4_0x16) return kernels_portable()->tile_variants(f, M, out, cap);
+  static const TileShape one[] = {{1, 2}, {1, 4}, {1, 1}};
+  static const TileShape two[] = {{2, 2}, {2, 1}, {1, 4}};
+  static const TileShape three[] = {{3, 1}, {1, 4}, {2, 2}};
+  static const TileShape many[] = {{4, 1}, {2, 2}, {3, 1}, {1, 4}};
+  if (M <= 1) return copy_variants(one, 3, out, cap);
+  if (M == 2) return copy_variants(two, 3, out, cap);
+  if (M == 3) return copy_variants(three, 3, out, cap);
+  return copy_variants(many, 4, out, cap);
 }
 
-void get_row(const Matrix& w, int64_t row, float* out) { unpack_row(w, row, false, out); }
+struct Isa {
+  static constexpr const char* kName = "avx2";
+  static constexpr bool kQ8Unsigned = false;  // signed Q8_0 quants (sign trick)
+  static constexpr int kMaxMR = gb::kMaxMR;
+  static constexpr auto max_nc = &max_nc_for;
+  static X16Tile x16_tile(bool q4, int mr, int nc) { return q4 ? pick_tile<true>(mr, nc) : pick_tile<false>(mr, nc); }
+  static constexpr int kKqMaxMR = gb::kKqMaxMR;
+  static KqTile kq_tile(bool q6, int mr) { return q6 ? kq_pick<true>(mr) : kq_pick<false>(mr); }
+  static constexpr auto quantize_q8_0_row = &gb::quantize_q8_0_row;
+  static constexpr auto quantize_q8_K_row = &gb::quantize_q8_K_row;
+  static constexpr int kF16Step = 8;
+  static constexpr auto f16_row = &gb::f16_row;
+  static constexpr int kDotStep = 8;
+  static constexpr auto dot_f32 = &gb::dot_f32;
+  static constexpr auto dot_f16 = &gb::dot_f16;
+  static constexpr int kBf16Step = 0;  // bf16 goes to the portable set
+  static constexpr auto dot_bf16 = &gb::dot_f16;  // never called (kBf16Step = 0)
+  static constexpr auto tile_variants = &gb::tile_variants;
+};
 
-const KernelSet kSet = {"avx2", false, convert_act, matmul, tile_variants, get_row};
+const KernelSet kSet = make_kernel_set<Isa>();
 
 }  // namespace
 

@@ -6,14 +6,10 @@
 
 #include <cstring>
 
-#include "kernels/act.h"
-#include "kernels/kernels.h"
-#include "kernels/pack.h"
+#include "kernels/driver.h"
 
 namespace gb {
 namespace {
-
-const KernelSet* portable() { return kernels_portable(); }
 
 inline float f16_round(float v) { return _cvtsh_ss(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT)); }
 
@@ -78,29 +74,6 @@ void quantize_q8_K_row(const float* x, int64_t K, BlockQ8_K* out) {
     }
     y.d = 1 / iscale;
   }
-}
-
-void convert_act(ActFormat f, const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t M, int64_t K, void* act) {
-  if (f == ActFormat::Q8_K && K % QK_K == 0) {
-    BlockQ8_K* b = static_cast<BlockQ8_K*>(act);
-    for (int64_t m = m0; m < m1; m++) quantize_q8_K_row(x + m * ldx, K, b + m * (K / QK_K));
-    return;
-  }
-  if (f == ActFormat::Q8_0 && K % 32 == 0) {
-    ActQ8 a = act_q8(act, M, K);
-    for (int64_t m = m0; m < m1; m++)
-      quantize_q8_0_row(x + m * ldx, K, a.qs + m * K, a.d + m * (K / 32), a.s + m * (K / 32));
-    return;
-  }
-  if (f == ActFormat::F16 && K % 16 == 0) {
-    uint16_t* h = static_cast<uint16_t*>(act);
-    for (int64_t m = m0; m < m1; m++)
-      for (int64_t k = 0; k < K; k += 16)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(h + m * K + k),
-                            _mm512_cvtps_ph(_mm512_loadu_ps(x + m * ldx + k), _MM_FROUND_TO_NEAREST_INT));
-    return;
-  }
-  portable()->convert_act(f, x, ldx, m0, m1, M, K, act);
 }
 
 // ---- x16 tiles: vpdpbusd with the weights as the unsigned operand ----------------------------
@@ -189,78 +162,32 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 }
 
 constexpr int kMaxMR = 12;
-constexpr int kMaxNC = 4;
-using TileFn = void (*)(const uint8_t*, int64_t, int64_t, const int8_t*, const float*, const int32_t*, int64_t, float*,
-                        int64_t);
-
-template <bool Q4, int MR, int NC>
-constexpr TileFn tile_fn() {
-  return &tile_x16<MR, NC, Q4>;
-}
 
 template <bool Q4, int MR>
 struct RowTable {
-  static constexpr TileFn fns[kMaxNC + 1] = {nullptr, tile_fn<Q4, MR, 1>(), tile_fn<Q4, MR, 2>(),
-                                             tile_fn<Q4, MR, 3>(), tile_fn<Q4, MR, 4>()};
+  static constexpr X16Tile fns[5] = {nullptr, &tile_x16<MR, 1, Q4>, &tile_x16<MR, 2, Q4>, &tile_x16<MR, 3, Q4>,
+                                     &tile_x16<MR, 4, Q4>};
 };
 
+// Largest NC a row count supports without spilling registers.
+int max_nc_for(int mr) { return mr <= 4 ? 4 : (mr == 5 ? 3 : (mr <= 8 ? 2 : 1)); }
+
 template <bool Q4>
-TileFn pick_tile(int mr, int nc) {
+X16Tile pick_tile(int mr, int nc) {
+  nc = nc > max_nc_for(mr) ? max_nc_for(mr) : nc;
   switch (mr) {
     case 1: return RowTable<Q4, 1>::fns[nc];
     case 2: return RowTable<Q4, 2>::fns[nc];
     case 3: return RowTable<Q4, 3>::fns[nc];
     case 4: return RowTable<Q4, 4>::fns[nc];
-    case 5: return RowTable<Q4, 5>::fns[nc > 3 ? 3 : nc];
-    case 6: return RowTable<Q4, 6>::fns[nc > 2 ? 2 : nc];
-    case 7: return RowTable<Q4, 7>::fns[nc > 2 ? 2 : nc];
-    case 8: return RowTable<Q4, 8>::fns[nc > 2 ? 2 : nc];
+    case 5: return RowTable<Q4, 5>::fns[nc];
+    case 6: return RowTable<Q4, 6>::fns[nc];
+    case 7: return RowTable<Q4, 7>::fns[nc];
+    case 8: return RowTable<Q4, 8>::fns[nc];
     case 9: return RowTable<Q4, 9>::fns[1];
     case 10: return RowTable<Q4, 10>::fns[1];
     case 11: return RowTable<Q4, 11>::fns[1];
     default: return RowTable<Q4, 12>::fns[1];
-  }
-}
-
-// Largest NC a row count supports without spilling registers.
-int max_nc_for(int mr) { return mr <= 4 ? 4 : (mr == 5 ? 3 : (mr <= 8 ? 2 : 1)); }
-
-void matmul_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1,
-                TileShape tile) {
-  const bool q4 = w.format == WeightFormat::Q4_0x16;
-  const int64_t K = w.cols, nb = K / 32;
-  const int64_t TB = q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
-  const int64_t group_stride = nb * TB;
-  const ActQ8 a = act_q8(act, M, K);
-  const int MR = tile.mr < 1 ? 1 : (tile.mr > kMaxMR ? kMaxMR : tile.mr);
-  int NC = tile.nc < 1 ? 1 : tile.nc;
-  if (NC > max_nc_for(MR)) NC = max_nc_for(MR);
-  const int64_t g0 = n0 / 16, g1 = (n1 + 15) / 16;
-  const bool ragged = (n1 % 16) != 0;
-  alignas(64) float tmp[kMaxMR * 16 * kMaxNC];
-  for (int64_t g = g0; g < g1; g += NC) {
-    const int nc = static_cast<int>(g1 - g < NC ? g1 - g : NC);
-    const bool edge = ragged && g + nc == g1;
-    for (int64_t m = 0; m < M; m += MR) {
-      const int mr = static_cast<int>(M - m < MR ? M - m : MR);
-      int nc_here = nc > max_nc_for(mr) ? max_nc_for(mr) : nc;
-      for (int c0 = 0; c0 < nc; c0 += nc_here) {
-        const int ncc = nc - c0 < nc_here ? nc - c0 : nc_here;
-        TileFn fn = q4 ? pick_tile<true>(mr, ncc) : pick_tile<false>(mr, ncc);
-        const uint8_t* wp = w.data + (g + c0) * group_stride;
-        const int8_t* xq = a.qs + m * K;
-        const float* xd = a.d + m * nb;
-        const int32_t* xs = a.s + m * nb;
-        if (!edge) {
-          fn(wp, group_stride, nb, xq, xd, xs, K, y + m * ldy + (g + c0) * 16, ldy);
-        } else {
-          fn(wp, group_stride, nb, xq, xd, xs, K, tmp, ncc * 16);
-          for (int r = 0; r < mr; r++)
-            for (int64_t n = (g + c0) * 16; n < (g + c0 + ncc) * 16 && n < n1; n++)
-              y[(m + r) * ldy + n] = tmp[r * ncc * 16 + (n - (g + c0) * 16)];
-        }
-      }
-    }
   }
 }
 
@@ -287,7 +214,7 @@ inline __m512i bcast4(const void* p) {
 }
 
 template <int MR>
-void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy, __mmask16 keep) {
+void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy) {
   __m512 facc[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; r++) facc[r] = _mm512_setzero_ps();
@@ -333,11 +260,11 @@ void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, i
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(y + r * ldy, keep, facc[r]);
+  for (int r = 0; r < MR; r++) _mm512_storeu_ps(y + r * ldy, facc[r]);
 }
 
 template <int MR>
-void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy, __mmask16 keep) {
+void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy) {
   __m512 facc[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; r++) facc[r] = _mm512_setzero_ps();
@@ -393,13 +320,11 @@ void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, i
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(y + r * ldy, keep, facc[r]);
+  for (int r = 0; r < MR; r++) _mm512_storeu_ps(y + r * ldy, facc[r]);
 }
 
-using KqTileFn = void (*)(const uint8_t*, int64_t, const BlockQ8_K*, float*, int64_t, __mmask16);
-
 template <bool Q6>
-KqTileFn kq_pick(int mr) {
+KqTile kq_pick(int mr) {
   switch (mr) {
     case 1: return Q6 ? &tile_q6_Kx16<1> : &tile_q4_Kx16<1>;
     case 2: return Q6 ? &tile_q6_Kx16<2> : &tile_q4_Kx16<2>;
@@ -410,103 +335,32 @@ KqTileFn kq_pick(int mr) {
   }
 }
 
-// tile.mr activation rows per micro-tile; tile.nc only sets the engine's split unit (16 * nc).
-void matmul_kq(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1,
-               TileShape tile) {
-  const bool q6 = w.format == WeightFormat::Q6_Kx16;
-  const int64_t nb = w.cols / QK_K;
-  const int64_t gstride = nb * (q6 ? kQ6Kx16TileBytes : kQ4Kx16TileBytes);
-  const BlockQ8_K* x = static_cast<const BlockQ8_K*>(act);
-  const int MR = tile.mr < 1 ? 1 : (tile.mr > kKqMaxMR ? kKqMaxMR : tile.mr);
-  // Groups are walked in panels of about 256 KiB so they stay in L2 while every slice of MR
-  // activation rows passes over them; a single slice (decode) streams the weights once.
-  int64_t panel = (256 << 10) / gstride;
-  if (panel < 1) panel = 1;
-  const int64_t g0 = n0 / 16, g1 = (n1 + 15) / 16;
-  for (int64_t p0 = g0; p0 < g1; p0 += panel) {
-    const int64_t p1 = p0 + panel < g1 ? p0 + panel : g1;
-    for (int64_t m = 0; m < M; m += MR) {
-      const int mr = static_cast<int>(M - m < MR ? M - m : MR);
-      const KqTileFn fn = q6 ? kq_pick<true>(mr) : kq_pick<false>(mr);
-      for (int64_t g = p0; g < p1; g++) {
-        const int64_t valid = n1 - g * 16;
-        const __mmask16 keep = valid >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << valid) - 1);
-        fn(w.data + g * gstride, nb, x + m * nb, y + m * ldy + g * 16, ldy, keep);
-      }
-    }
-  }
-}
-
 // ---- row formats ---------------------------------------------------------------------------
 
-inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
-
-void matmul_f16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
-  const int64_t K = w.cols;
-  const uint16_t* W = reinterpret_cast<const uint16_t*>(w.data);
-  const uint16_t* X = static_cast<const uint16_t*>(act);
-  for (int64_t n = n0; n < n1; n++) {
-    const uint16_t* wr = W + n * K;
-    for (int64_t m = 0; m < M; m++) {
-      const uint16_t* xr = X + m * K;
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t k = 0; k < K; k += 16)
-        acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + k))),
-                              _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr + k))), acc);
-      y[m * ldy + n] = hsum(acc);
-    }
-  }
+float dot_f32(const float* w, const float* x, int64_t K) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), acc);
+  return _mm512_reduce_add_ps(acc);
 }
 
-void matmul_f32(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
-  const int64_t K = w.cols;
-  const float* W = reinterpret_cast<const float*>(w.data);
-  const float* X = static_cast<const float*>(act);
-  for (int64_t n = n0; n < n1; n++) {
-    const float* wr = W + n * K;
-    for (int64_t m = 0; m < M; m++) {
-      const float* xr = X + m * K;
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t k = 0; k < K; k += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k), _mm512_loadu_ps(xr + k), acc);
-      y[m * ldy + n] = hsum(acc);
-    }
-  }
+float dot_f16(const uint16_t* w, const uint16_t* x, int64_t K) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 16)
+    acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k))),
+                          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + k))), acc);
+  return _mm512_reduce_add_ps(acc);
 }
 
-void matmul_bf16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1) {
-  const int64_t K = w.cols;
-  const uint16_t* W = reinterpret_cast<const uint16_t*>(w.data);
-  const uint16_t* X = static_cast<const uint16_t*>(act);
-  for (int64_t n = n0; n < n1; n++) {
-    const uint16_t* wr = W + n * K;
-    for (int64_t m = 0; m < M; m++) {
-      const uint16_t* xr = X + m * K;
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t k = 0; k < K; k += 32)
-        acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_loadu_si512(wr + k), (__m512bh)_mm512_loadu_si512(xr + k));
-      y[m * ldy + n] = hsum(acc);
-    }
-  }
+float dot_bf16(const uint16_t* w, const uint16_t* x, int64_t K) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 32)
+    acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_loadu_si512(w + k), (__m512bh)_mm512_loadu_si512(x + k));
+  return _mm512_reduce_add_ps(acc);
 }
 
-void matmul(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1, TileShape tile) {
-  switch (w.format) {
-    case WeightFormat::Q8_0x16:
-    case WeightFormat::Q4_0x16: matmul_x16(w, act, M, y, ldy, n0, n1, tile); return;
-    case WeightFormat::Q4_Kx16:
-    case WeightFormat::Q6_Kx16: matmul_kq(w, act, M, y, ldy, n0, n1, tile); return;
-    case WeightFormat::F16:
-      if (w.cols % 16 == 0) return matmul_f16(w, act, M, y, ldy, n0, n1);
-      break;
-    case WeightFormat::F32:
-      if (w.cols % 16 == 0) return matmul_f32(w, act, M, y, ldy, n0, n1);
-      break;
-    case WeightFormat::BF16:
-      if (w.cols % 32 == 0) return matmul_bf16(w, act, M, y, ldy, n0, n1);
-      break;
-    default: break;
-  }
-  portable()->matmul(w, act, M, y, ldy, n0, n1, tile);
+void f16_row(const float* x, int64_t K, uint16_t* h) {
+  for (int64_t k = 0; k < K; k += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(h + k), _mm512_cvtps_ph(_mm512_loadu_ps(x + k), _MM_FROUND_TO_NEAREST_INT));
 }
 
 int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
@@ -521,7 +375,7 @@ int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
     for (int i = 0; i < 4 && k < cap; i++) out[k++] = many[i];
     return k;
   }
-  if (f != WeightFormat::Q8_0x16 && f != WeightFormat::Q4_0x16) return portable()->tile_variants(f, M, out, cap);
+  if (f != WeightFormat::Q8_0x16 && f != WeightFormat::Q4_0x16) return kernels_portable()->tile_variants(f, M, out, cap);
   static const TileShape small[] = {{1, 4}, {1, 2}, {1, 1}};
   static const TileShape mid[] = {{4, 2}, {4, 3}, {2, 4}, {4, 4}, {3, 3}};
   static const TileShape large[] = {{6, 2}, {4, 3}, {4, 2}, {8, 2}, {8, 1}, {12, 1}, {5, 3}};
@@ -541,9 +395,27 @@ int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
   return k;
 }
 
-void get_row(const Matrix& w, int64_t row, float* out) { unpack_row(w, row, true, out); }
+struct Isa {
+  static constexpr const char* kName = "avx512-vnni";
+  static constexpr bool kQ8Unsigned = true;  // Q8_0 tiles hold q + 128 for vpdpbusd
+  static constexpr int kMaxMR = gb::kMaxMR;
+  static constexpr auto max_nc = &max_nc_for;
+  static X16Tile x16_tile(bool q4, int mr, int nc) { return q4 ? pick_tile<true>(mr, nc) : pick_tile<false>(mr, nc); }
+  static constexpr int kKqMaxMR = gb::kKqMaxMR;
+  static KqTile kq_tile(bool q6, int mr) { return q6 ? kq_pick<true>(mr) : kq_pick<false>(mr); }
+  static constexpr auto quantize_q8_0_row = &gb::quantize_q8_0_row;
+  static constexpr auto quantize_q8_K_row = &gb::quantize_q8_K_row;
+  static constexpr int kF16Step = 16;
+  static constexpr auto f16_row = &gb::f16_row;
+  static constexpr int kDotStep = 16;
+  static constexpr auto dot_f32 = &gb::dot_f32;
+  static constexpr auto dot_f16 = &gb::dot_f16;
+  static constexpr int kBf16Step = 32;
+  static constexpr auto dot_bf16 = &gb::dot_bf16;
+  static constexpr auto tile_variants = &gb::tile_variants;
+};
 
-const KernelSet kSet = {"avx512-vnni", true, convert_act, matmul, tile_variants, get_row};
+const KernelSet kSet = make_kernel_set<Isa>();
 
 }  // namespace
 

@@ -1,0 +1,126 @@
+// Attention written once for every vector set: `attend_group<V>` over a small SIMD vocabulary `V`
+// that each ISA file provides (8 lanes on AVX2, 16 on AVX-512, 4 on NEON). Internal linkage: it is
+// instantiated inside each ISA's translation unit with that ISA's flags (see driver.h).
+//
+// One call serves the G query heads that share a KV head (grouped-query attention): every K and V
+// vector is loaded and converted from f16 once and used by all G queries. Per query the arithmetic
+// is the portable kernel's: scores q.k * scale, max, exp (sum in double), weights rounded to f16,
+// weighted sum of V rows.
+//
+// A `V` provides: using R (the register type); kLanes; zero(); set1(float); load(const float*);
+// store(float*, R); load_f16(const uint16_t*) (kLanes halves); fma(a, b, c) = a * b + c; mul; sub;
+// max; exp_neg(R) (exp of x <= 0, relative error ~1e-7); round_f16(R); hsum(R); hmax(R).
+#pragma once
+#include <cmath>
+
+#include "kernels/attention.h"
+
+namespace gb {
+namespace {
+
+constexpr int kAttnBlock = 16;  // keys per KV block the vector kernels handle
+constexpr int kAttnMaxGroup = 8;
+
+template <class V, int G>
+void attend_group_n(const float* q, const uint16_t* const* kb, const uint16_t* const* vb, int n_ctx, int hd,
+                    float scale, float* scores, int scores_stride, float* out) {
+  using R = typename V::R;
+  constexpr int L = kAttnBlock / V::kLanes;  // vectors per block of keys
+  // Independent FMA chains per query: enough to cover the FMA latency when G * L is small.
+  constexpr int P = G * L >= 4 ? 1 : (4 / (G * L) > 4 ? 4 : 4 / (G * L));
+  const int n_blocks = (n_ctx + kAttnBlock - 1) / kAttnBlock;
+  const int n_pad = n_blocks * kAttnBlock;
+
+  // ---- scores: for each block, G x 16 dot products over hd from the transposed K (hd, 16)
+  for (int b = 0; b < n_blocks; b++) {
+    const uint16_t* K = kb[b];
+    R acc[G][P][L];
+    for (int g = 0; g < G; g++)
+      for (int p = 0; p < P; p++)
+        for (int l = 0; l < L; l++) acc[g][p][l] = V::zero();
+    for (int d = 0; d < hd; d += P) {
+#pragma GCC unroll 4
+      for (int p = 0; p < P; p++) {
+        R k[L];
+        for (int l = 0; l < L; l++) k[l] = V::load_f16(K + (d + p) * kAttnBlock + l * V::kLanes);
+        for (int g = 0; g < G; g++) {
+          const R qd = V::set1(q[g * hd + d + p]);
+          for (int l = 0; l < L; l++) acc[g][p][l] = V::fma(qd, k[l], acc[g][p][l]);
+        }
+      }
+    }
+    const R vs = V::set1(scale);
+    for (int g = 0; g < G; g++)
+      for (int l = 0; l < L; l++) {
+        R s = acc[g][0][l];
+        for (int p = 1; p < P; p++) s = V::add(s, acc[g][p][l]);
+        V::store(scores + g * scores_stride + b * kAttnBlock + l * V::kLanes, V::mul(s, vs));
+      }
+  }
+  // Slots past n_ctx in the last block hold whatever the cache held: never part of the softmax.
+  for (int g = 0; g < G; g++)
+    for (int j = n_ctx; j < n_pad; j++) scores[g * scores_stride + j] = -INFINITY;
+
+  // ---- softmax weights per query, rounded to f16
+  for (int g = 0; g < G; g++) {
+    float* s = scores + g * scores_stride;
+    R vmax = V::set1(-INFINITY);
+    for (int j = 0; j < n_pad; j += V::kLanes) vmax = V::max(vmax, V::load(s + j));
+    const R mx = V::set1(V::hmax(vmax));
+    double sum = 0;
+    for (int j = 0; j < n_pad; j += V::kLanes) {
+      const R e = V::exp_neg(V::sub(V::load(s + j), mx));
+      V::store(s + j, e);
+    }
+    for (int j = n_ctx; j < n_pad; j++) s[j] = 0;  // exp_neg clamps: make the padding exactly 0
+    for (int j = 0; j < n_pad; j += V::kLanes) sum += static_cast<double>(V::hsum(V::load(s + j)));
+    const R inv = V::set1(static_cast<float>(1.0 / sum));
+    for (int j = 0; j < n_pad; j += V::kLanes) V::store(s + j, V::round_f16(V::mul(V::load(s + j), inv)));
+  }
+
+  // ---- out[g] = sum_j p[g][j] * V[j], in column chunks that keep G x C accumulators in registers
+  constexpr int C = V::kAccRegs / G >= 4 ? 4 : (V::kAccRegs / G >= 2 ? 2 : 1);
+  const int chunk = C * V::kLanes;
+  for (int d0 = 0; d0 < hd; d0 += chunk) {
+    const int cn = hd - d0 < chunk ? (hd - d0) / V::kLanes : C;
+    R acc[G][C];
+    for (int g = 0; g < G; g++)
+      for (int c = 0; c < C; c++) acc[g][c] = V::zero();
+    for (int j = 0; j < n_ctx; j++) {
+      const uint16_t* Vr = vb[j / kAttnBlock] + (j % kAttnBlock) * hd + d0;
+      R v[C];
+      for (int c = 0; c < C; c++) v[c] = c < cn ? V::load_f16(Vr + c * V::kLanes) : V::zero();
+      for (int g = 0; g < G; g++) {
+        const R p = V::set1(scores[g * scores_stride + j]);
+        for (int c = 0; c < C; c++) acc[g][c] = V::fma(p, v[c], acc[g][c]);
+      }
+    }
+    for (int g = 0; g < G; g++)
+      for (int c = 0; c < cn; c++) V::store(out + g * hd + d0 + c * V::kLanes, acc[g][c]);
+  }
+}
+
+// The AttentionKernels entry point of a vector set; shapes it does not cover go to portable.
+template <class V>
+void attend_group(const float* q, int G, const uint16_t* const* kb, const uint16_t* const* vb, int n_ctx, int bs,
+                  int hd, float scale, float* scores, int scores_stride, float* out) {
+  if (bs != kAttnBlock || hd % V::kLanes != 0 || G < 1 || G > kAttnMaxGroup) {
+    attention_portable()->attend_group(q, G, kb, vb, n_ctx, bs, hd, scale, scores, scores_stride, out);
+    return;
+  }
+  using Fn = void (*)(const float*, const uint16_t* const*, const uint16_t* const*, int, int, float, float*, int,
+                      float*);
+  static constexpr Fn fns[kAttnMaxGroup + 1] = {nullptr,
+                                                &attend_group_n<V, 1>,
+                                                &attend_group_n<V, 2>,
+                                                &attend_group_n<V, 3>,
+                                                &attend_group_n<V, 4>,
+                                                &attend_group_n<V, 5>,
+                                                &attend_group_n<V, 6>,
+                                                &attend_group_n<V, 7>,
+                                                &attend_group_n<V, 8>};
+  fns[G](q, kb, vb, n_ctx, hd, scale, scores, scores_stride, out);
+}
+
+}  // namespace
+}  // namespace gb

@@ -1,0 +1,196 @@
+// One matmul driver for every vector kernel set. The ISA files (x86_avx2.cc, x86_avx512.cc,
+// arm_neon.cc) hold only micro-kernels and a small table describing them (an `Isa` struct, below);
+// walking output groups and activation rows, the ragged last group, activation conversion and
+// format dispatch are written once here.
+//
+// Everything in this header has internal linkage and is instantiated inside each ISA's translation
+// unit, compiled with that ISA's flags: no vector code of one set can leak into another through a
+// shared (ODR-merged) template instance.
+//
+// An `Isa` provides:
+//   static constexpr const char* kName; static constexpr bool kQ8Unsigned;
+//   static constexpr int kMaxMR;                      largest activation-row tile for Q8_0/Q4_0
+//   static int max_nc(int mr);                        largest group count per tile at mr rows
+//   static X16Tile x16_tile(bool q4, int mr, int nc); full mr x (16*nc) tile
+//   static constexpr int kKqMaxMR;
+//   static KqTile kq_tile(bool q6, int mr);           full mr x 16 tile
+//   static void quantize_q8_0_row(const float*, int64_t K, int8_t*, float*, int32_t*);  K % 32 == 0
+//   static void quantize_q8_K_row(const float*, int64_t K, BlockQ8_K*);                 K % 256 == 0
+//   static constexpr int kF16Step; static void f16_row(const float*, int64_t K, uint16_t*);
+//   static constexpr int kDotStep;                    K multiple for the row dots (0: none)
+//   static float dot_f32(const float*, const float*, int64_t K);
+//   static float dot_f16(const uint16_t*, const uint16_t*, int64_t K);
+//   static constexpr int kBf16Step;                   0 when the set has no bf16 dot
+//   static float dot_bf16(const uint16_t*, const uint16_t*, int64_t K);
+//   static int tile_variants(WeightFormat, int64_t M, TileShape*, int cap);
+#pragma once
+#include <cstring>
+
+#include "kernels/act.h"
+#include "kernels/kernels.h"
+#include "kernels/pack.h"
+
+namespace gb {
+namespace {
+
+// Q8_0x16 / Q4_0x16 micro-kernel: y[r, c*16 + j] for r < mr, c < nc, j < 16, from nc consecutive
+// 16-row groups starting at w0 (group_stride bytes apart) and mr activation rows (row stride K).
+using X16Tile = void (*)(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
+                         const int32_t* xs, int64_t K, float* y, int64_t ldy);
+// Q4_Kx16 / Q6_Kx16 micro-kernel: mr activation rows (nb super-blocks each) x one 16-row group.
+using KqTile = void (*)(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy);
+
+constexpr int kDriverMaxMR = 16;
+constexpr int kDriverMaxNC = 4;
+
+inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// Copies the valid columns [c0, c1) of a scratch tile (mr rows, ld floats) into y at column c0.
+inline void keep_columns(const float* tmp, int64_t ld, int mr, float* y, int64_t ldy, int64_t c0, int64_t c1) {
+  for (int r = 0; r < mr; r++)
+    std::memcpy(y + r * ldy + c0, tmp + r * ld, static_cast<size_t>(c1 - c0) * sizeof(float));
+}
+
+template <class Isa>
+void drive_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1,
+               TileShape tile) {
+  const bool q4 = w.format == WeightFormat::Q4_0x16;
+  const int64_t K = w.cols, nb = K / 32;
+  const int64_t group_stride = nb * (q4 ? kQ4x16TileBytes : kQ8x16TileBytes);
+  const ActQ8 a = act_q8(act, M, K);
+  const int MR = clamp_int(tile.mr, 1, Isa::kMaxMR);
+  const int NC = clamp_int(tile.nc, 1, Isa::max_nc(MR));
+  const int64_t g0 = n0 / 16, g1 = (n1 + 15) / 16;
+  alignas(64) float tmp[kDriverMaxMR * 16 * kDriverMaxNC];
+  for (int64_t g = g0; g < g1; g += NC) {
+    const int nc = static_cast<int>(g1 - g < NC ? g1 - g : NC);
+    const bool edge = g + nc == g1 && n1 % 16 != 0;
+    for (int64_t m = 0; m < M; m += MR) {
+      const int mr = static_cast<int>(M - m < MR ? M - m : MR);
+      const int step = nc < Isa::max_nc(mr) ? nc : Isa::max_nc(mr);
+      for (int c0 = 0; c0 < nc; c0 += step) {
+        const int ncc = nc - c0 < step ? nc - c0 : step;
+        const X16Tile fn = Isa::x16_tile(q4, mr, ncc);
+        const int64_t col = (g + c0) * 16;
+        const uint8_t* wp = w.data + (g + c0) * group_stride;
+        if (!edge || c0 + ncc < nc) {
+          fn(wp, group_stride, nb, a.qs + m * K, a.d + m * nb, a.s + m * nb, K, y + m * ldy + col, ldy);
+        } else {
+          fn(wp, group_stride, nb, a.qs + m * K, a.d + m * nb, a.s + m * nb, K, tmp, ncc * 16);
+          keep_columns(tmp, ncc * 16, mr, y + m * ldy, ldy, col, n1);
+        }
+      }
+    }
+  }
+}
+
+// K-quants: groups are walked in panels of about 256 KiB so they stay in L2 while every slice of MR
+// activation rows passes over them; a single slice (decode) streams the weights once.
+template <class Isa>
+void drive_kq(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1,
+              TileShape tile) {
+  const bool q6 = w.format == WeightFormat::Q6_Kx16;
+  const int64_t nb = w.cols / QK_K;
+  const int64_t gstride = nb * (q6 ? kQ6Kx16TileBytes : kQ4Kx16TileBytes);
+  const BlockQ8_K* x = static_cast<const BlockQ8_K*>(act);
+  const int MR = clamp_int(tile.mr, 1, Isa::kKqMaxMR);
+  int64_t panel = (256 << 10) / gstride;
+  if (panel < 1) panel = 1;
+  const int64_t g0 = n0 / 16, g1 = (n1 + 15) / 16;
+  alignas(64) float tmp[kDriverMaxMR * 16];
+  for (int64_t p0 = g0; p0 < g1; p0 += panel) {
+    const int64_t p1 = p0 + panel < g1 ? p0 + panel : g1;
+    for (int64_t m = 0; m < M; m += MR) {
+      const int mr = static_cast<int>(M - m < MR ? M - m : MR);
+      const KqTile fn = Isa::kq_tile(q6, mr);
+      for (int64_t g = p0; g < p1; g++) {
+        const uint8_t* wg = w.data + g * gstride;
+        if (n1 - g * 16 >= 16) {
+          fn(wg, nb, x + m * nb, y + m * ldy + g * 16, ldy);
+        } else {  // the last, partial group: all 16 rows aside, then the valid columns
+          fn(wg, nb, x + m * nb, tmp, 16);
+          keep_columns(tmp, 16, mr, y + m * ldy, ldy, g * 16, n1);
+        }
+      }
+    }
+  }
+}
+
+// Float row formats: one dot per (output row, activation row).
+template <typename T, typename Dot>
+void drive_rows(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1, Dot dot) {
+  const int64_t K = w.cols;
+  const T* W = reinterpret_cast<const T*>(w.data);
+  const T* X = static_cast<const T*>(act);
+  for (int64_t n = n0; n < n1; n++)
+    for (int64_t m = 0; m < M; m++) y[m * ldy + n] = dot(W + n * K, X + m * K, K);
+}
+
+template <class Isa>
+void drive_matmul(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy, int64_t n0, int64_t n1,
+                  TileShape tile) {
+  const int64_t K = w.cols;
+  switch (w.format) {
+    case WeightFormat::Q8_0x16:
+    case WeightFormat::Q4_0x16: return drive_x16<Isa>(w, act, M, y, ldy, n0, n1, tile);
+    case WeightFormat::Q4_Kx16:
+    case WeightFormat::Q6_Kx16: return drive_kq<Isa>(w, act, M, y, ldy, n0, n1, tile);
+    case WeightFormat::F32:
+      if constexpr (Isa::kDotStep > 0)
+        if (K % Isa::kDotStep == 0) return drive_rows<float>(w, act, M, y, ldy, n0, n1, Isa::dot_f32);
+      break;
+    case WeightFormat::F16:
+      if constexpr (Isa::kDotStep > 0)
+        if (K % Isa::kDotStep == 0) return drive_rows<uint16_t>(w, act, M, y, ldy, n0, n1, Isa::dot_f16);
+      break;
+    case WeightFormat::BF16:
+      if constexpr (Isa::kBf16Step > 0)
+        if (K % Isa::kBf16Step == 0) return drive_rows<uint16_t>(w, act, M, y, ldy, n0, n1, Isa::dot_bf16);
+      break;
+  }
+  kernels_portable()->matmul(w, act, M, y, ldy, n0, n1, tile);
+}
+
+template <class Isa>
+void drive_convert_act(ActFormat f, const float* x, int64_t ldx, int64_t m0, int64_t m1, int64_t M, int64_t K,
+                       void* act) {
+  if (f == ActFormat::Q8_K && K % QK_K == 0) {
+    BlockQ8_K* b = static_cast<BlockQ8_K*>(act);
+    for (int64_t m = m0; m < m1; m++) Isa::quantize_q8_K_row(x + m * ldx, K, b + m * (K / QK_K));
+    return;
+  }
+  if (f == ActFormat::Q8_0 && K % 32 == 0) {
+    ActQ8 a = act_q8(act, M, K);
+    for (int64_t m = m0; m < m1; m++)
+      Isa::quantize_q8_0_row(x + m * ldx, K, a.qs + m * K, a.d + m * (K / 32), a.s + m * (K / 32));
+    return;
+  }
+  if (f == ActFormat::F16 && K % Isa::kF16Step == 0) {
+    uint16_t* h = static_cast<uint16_t*>(act);
+    for (int64_t m = m0; m < m1; m++) Isa::f16_row(x + m * ldx, K, h + m * K);
+    return;
+  }
+  kernels_portable()->convert_act(f, x, ldx, m0, m1, M, K, act);
+}
+
+// Writes the listed shapes (up to cap), returns the count. For tile_variants implementations.
+inline int copy_variants(const TileShape* list, int n, TileShape* out, int cap) {
+  int k = 0;
+  for (int i = 0; i < n && k < cap; i++) out[k++] = list[i];
+  return k;
+}
+
+template <class Isa>
+void drive_get_row(const Matrix& w, int64_t row, float* out) {
+  unpack_row(w, row, Isa::kQ8Unsigned, out);
+}
+
+// The kernel set of an Isa.
+template <class Isa>
+constexpr KernelSet make_kernel_set() {
+  return KernelSet{Isa::kName, Isa::kQ8Unsigned, drive_convert_act<Isa>, drive_matmul<Isa>, Isa::tile_variants,
+                   drive_get_row<Isa>};
+}
+
+}  // namespace
+}  // namespace gb
