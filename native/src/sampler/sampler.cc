@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/error.h"
+
 namespace gb {
 namespace {
 
@@ -45,7 +47,7 @@ void Sampler::observe(int32_t token) {
   }
 }
 
-SampleResult Sampler::sample(float* logits) {
+SampleResult Sampler::sample(float* logits, const uint32_t* allowed) {
   const int64_t V = n_vocab_;
   // ---- bias and penalties
   for (const auto& [tok, bias] : p_.logit_bias)
@@ -58,6 +60,26 @@ SampleResult Sampler::sample(float* logits) {
   }
   if (p_.presence_penalty != 0.f || p_.frequency_penalty != 0.f) {
     for (const auto& [tok, count] : generated_) logits[tok] -= p_.presence_penalty + p_.frequency_penalty * count;
+  }
+  // ---- token mask (grammar): whole zero words are skipped cheaply, the common case in JSON.
+  if (allowed) {
+    const float neg_inf = -std::numeric_limits<float>::infinity();
+    bool any = false;
+    const int64_t words = (V + 31) / 32;
+    for (int64_t w = 0; w < words; w++) {
+      const uint32_t bits = allowed[w];
+      const int64_t base = w * 32;
+      const int64_t end = std::min<int64_t>(base + 32, V);
+      if (bits == 0xffffffffu && end - base == 32) {
+        any = true;
+        continue;
+      }
+      for (int64_t i = base; i < end; i++) {
+        if ((bits >> (i - base)) & 1u) any = true;
+        else logits[i] = neg_inf;
+      }
+    }
+    if (!any) fail("the token mask allows no token");
   }
 
   SampleResult r;
@@ -142,6 +164,8 @@ SampleResult Sampler::sample(float* logits) {
     }
     double u = uniform() * sum, acc = 0;
     chosen = idx_[static_cast<size_t>(keep - 1)];
+    // Rounding fallback: the last token with mass (never a masked one, whose mass is 0).
+    for (int64_t i = keep - 1; i > 0 && probs_[static_cast<size_t>(i)] <= 0.f; i--) chosen = idx_[static_cast<size_t>(i - 1)];
     for (int64_t i = 0; i < keep; i++) {
       acc += probs_[static_cast<size_t>(i)];
       if (u < acc) {

@@ -1,0 +1,41 @@
+/**
+ * One constrained choice: an XGrammar matcher that gives the mask of allowed next tokens and
+ * follows the tokens sampled under it. Disposing is idempotent, and a disposed constraint (its
+ * request was cancelled while a step was being prepared) allows everything instead of touching
+ * freed WASM memory.
+ */
+import type { TokenConstraint } from "../scheduler/generation.js";
+import type { XgGrammarMatcher } from "./xgrammar.js";
+
+export class GrammarConstraint implements TokenConstraint {
+  private disposed = false;
+  /** Time spent computing masks, ms (for the bench and metrics). */
+  maskMs = 0;
+  masks = 0;
+
+  constructor(private readonly matcher: XgGrammarMatcher) {}
+
+  async nextMask(): Promise<Int32Array | undefined> {
+    if (this.disposed) return undefined;
+    const started = performance.now();
+    const mask = await this.matcher.getNextTokenBitmask();
+    this.maskMs += performance.now() - started;
+    this.masks++;
+    return mask;
+  }
+
+  accept(token: number): boolean {
+    if (this.disposed) return true;
+    return this.matcher.acceptToken(token);
+  }
+
+  get terminated(): boolean {
+    return !this.disposed && this.matcher.isTerminated();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.matcher.dispose();
+  }
+}
