@@ -2,12 +2,17 @@
  * XGrammar (@mlc-ai/web-xgrammar, the WASM build of the grammar engine vLLM and SGLang use), loaded
  * deliberately. Its lib/index.js is a UMD bundle inside a `"type": "module"` package: `import` finds
  * no exports and `require()` refuses it as ESM. So this module — the only one that touches the
- * package — reads the bundle and evaluates it as CommonJS with `new Function` (not node:vm, whose
- * code cannot run the bundle's own `await import("module")` on Node 20), with a `console` of its
- * own so that the C++ side's "[FATAL] …" lines (printed just before a failing call throws) become
- * the error message of that call instead of noise on stderr.
+ * package — reads the bundle and evaluates it as CommonJS with `new Function`, giving it:
+ * - `require`, `module`, `__filename` of its own file, as Node's CommonJS loader would;
+ * - `node:module` in place of its one `await import('module')` (Emscripten's Node start-up): code
+ *   made by `new Function` has no dynamic-import hook wherever the importer itself was evaluated by
+ *   a loader other than Node's own (vitest), so that one import is replaced by an injected value —
+ *   checked to occur exactly once, so a changed bundle fails loudly rather than oddly;
+ * - a `console` of its own, so that the C++ side's "[FATAL] …" lines (printed just before a failing
+ *   call throws) become the error message of that call instead of noise on stderr.
  */
 import { readFileSync } from "node:fs";
+import * as nodeModule from "node:module";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 
@@ -67,11 +72,17 @@ export interface LoadedXGrammar {
   explain<T>(call: () => Promise<T>): Promise<T>;
 }
 
+const DYNAMIC_IMPORT = "await import('module')";
+
 /** Loads a fresh instance of the bundle (each has its own WASM heap). */
 export function loadXGrammar(): LoadedXGrammar {
   const require = createRequire(import.meta.url);
   const file = require.resolve("@mlc-ai/web-xgrammar");
-  const source = readFileSync(file, "utf8");
+  const bundle = readFileSync(file, "utf8");
+  const parts = bundle.split(DYNAMIC_IMPORT);
+  if (parts.length !== 2)
+    throw new Error(`${file}: expected one ${DYNAMIC_IMPORT} in the bundle, found ${parts.length - 1}`);
+  const source = parts.join("__nodeModule");
   let lastMessage = "";
   const record = (...args: unknown[]) => {
     lastMessage = args.map(String).join(" ");
@@ -85,9 +96,10 @@ export function loadXGrammar(): LoadedXGrammar {
     "__filename",
     "__dirname",
     "console",
+    "__nodeModule",
     `${source}\n//# sourceURL=${file}`,
   );
-  evaluate.call(module.exports, module.exports, require, module, file, dirname(file), quiet);
+  evaluate.call(module.exports, module.exports, require, module, file, dirname(file), quiet, nodeModule);
   const xg = module.exports as unknown as XGrammar;
   return {
     xg,
