@@ -83,9 +83,10 @@ export function loadXGrammar(): LoadedXGrammar {
   if (parts.length !== 2)
     throw new Error(`${file}: expected one ${DYNAMIC_IMPORT} in the bundle, found ${parts.length - 1}`);
   const source = parts.join("__nodeModule");
-  let lastMessage = "";
+  let printed: string[] = [];
   const record = (...args: unknown[]) => {
-    lastMessage = args.map(String).join(" ");
+    printed.push(args.map(String).join(" "));
+    if (printed.length > 16) printed.shift();
   };
   const quiet = { ...console, log: record, warn: record, error: record, info: record, debug: record };
   const module = { exports: {} as Record<string, unknown> };
@@ -104,13 +105,17 @@ export function loadXGrammar(): LoadedXGrammar {
   return {
     xg,
     async explain<T>(call: () => Promise<T>): Promise<T> {
-      lastMessage = "";
+      printed = [];
       try {
         return await call();
       } catch (error) {
-        const printed = lastMessage.replace(/^\[FATAL\][^:]*:\d+: /, "").trim();
-        const own = error instanceof Error ? error.message : String(error);
-        throw new Error(printed !== "" ? printed : own);
+        // The C++ check's line ("[FATAL] file.cc:123: what failed") says why; "Aborted()" does not.
+        const fatal = printed.find((line) => line.startsWith("[FATAL]"));
+        const why = fatal
+          ?.replace(/^\[FATAL\][^:]*:\d+: /, "")
+          .trim()
+          .slice(0, 400);
+        throw new Error(why || (error instanceof Error ? error.message : String(error)));
       }
     },
   };
