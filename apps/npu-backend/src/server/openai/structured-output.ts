@@ -6,6 +6,8 @@
  */
 import { type ChatCompletionRequest, type FunctionTool, invalidRequest } from "@gearbox/shared";
 import { Ajv } from "ajv";
+import { Ajv2019 } from "ajv/dist/2019.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import type { GrammarSpec, ToolSpec } from "../../grammar/grammar-spec.js";
 
 export interface ToolCalling {
@@ -25,12 +27,22 @@ export interface OutputPlan {
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 /** Throws a 400 naming `param` when `schema` is not a JSON schema. */
-function checkSchema(schema: unknown, param: string): void {
-  const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+function checkSchema(schema: Record<string, unknown>, param: string): void {
+  // Checked against the draft it names (zod and Pydantic write 2020-12), draft-07 otherwise.
+  const draft = typeof schema.$schema === "string" ? schema.$schema : "";
+  const options = { strict: false, allErrors: false, validateFormats: false };
+  const ajv = draft.includes("2020-12")
+    ? new Ajv2020(options)
+    : draft.includes("2019-09")
+      ? new Ajv2019(options)
+      : new Ajv(options);
+  const known =
+    draft === "" || draft.includes("2020-12") || draft.includes("2019-09") || draft.includes("draft-07");
+  const checked = known ? schema : { ...schema, $schema: undefined };
   let problem: string | undefined;
   try {
-    if (!ajv.validateSchema(schema as object)) problem = ajv.errorsText(ajv.errors, { dataVar: "schema" });
-    else ajv.compile(schema as object);
+    if (!ajv.validateSchema(checked)) problem = ajv.errorsText(ajv.errors, { dataVar: "schema" });
+    else ajv.compile(checked);
   } catch (error) {
     problem = error instanceof Error ? error.message : String(error);
   }
