@@ -57,6 +57,20 @@ describe("GrammarCompiler", () => {
     expect(await c.nextMask()).toBeUndefined();
   });
 
+  it("never allows a control token as the text of its name (inside a string, say)", async () => {
+    const g = new GrammarCompiler({ tokenizer, vocabSize: tokenizer.vocabSize });
+    const c = await g.constraint({
+      kind: "json_schema",
+      schema: { type: "object", properties: { s: { type: "string" } }, required: ["s"] },
+      strict: true,
+    });
+    for (const t of tokenizer.encode('{"s": "ab', { addBos: false })) expect(c.accept(t)).toBe(true);
+    const inString = allowed((await c.nextMask()) as Int32Array);
+    expect(inString.length).toBeGreaterThan(1000);
+    expect(inString.filter((t) => tokenizer.isControl(t))).toEqual([]);
+    c.dispose();
+  });
+
   it("refuses bad schemas and compiles over the limit with a GrammarError, and keeps working", async () => {
     const g = new GrammarCompiler({ tokenizer, vocabSize: tokenizer.vocabSize });
     await expect(

@@ -80,8 +80,12 @@ export class GrammarCompiler {
     this.runtime ??= (async () => {
       const xg = loadXGrammar();
       const { tokenizer, vocabSize } = this.options;
+      // Control tokens (<|eot_id|>, <|python_tag|>, reserved ones) get no text: XGrammar then never
+      // allows them as the characters of their names (they decode to nothing for the client, so the
+      // grammar and the text would part ways); end-of-generation ones are still allowed, as stop tokens.
       const vocab: string[] = new Array(tokenizer.vocabSize);
-      for (let id = 0; id < tokenizer.vocabSize; id++) vocab[id] = tokenizer.tokenText(id);
+      for (let id = 0; id < tokenizer.vocabSize; id++)
+        vocab[id] = tokenizer.isControl(id) ? "" : tokenizer.tokenText(id);
       const info = await xg.xg.TokenizerInfo.createTokenizerInfo(vocab, "byte_level", false, vocabSize, [
         ...tokenizer.eogIds,
       ]);
