@@ -123,6 +123,28 @@ describe("response_format", () => {
     expect(checked).toBeGreaterThan(0);
   });
 
+  it("n = 2: each choice has its own grammar state and is valid", async () => {
+    const r = await client.chat.completions.create({
+      model: MODEL,
+      messages,
+      n: 2,
+      seed: 7,
+      temperature: 1,
+      max_tokens: 200,
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "person", schema: personSchema, strict: true },
+      },
+    });
+    expect(r.choices).toHaveLength(2);
+    const validate = ajv.compile(personSchema);
+    for (const choice of r.choices) {
+      if (choice.finish_reason !== "stop") continue;
+      expect(validate(JSON.parse(choice.message.content ?? "")), choice.message.content ?? "").toBe(true);
+    }
+    expect(r.choices.some((c) => c.finish_reason === "stop")).toBe(true);
+  });
+
   it("Chinese strings come through intact, streamed and not", async () => {
     const schema = {
       type: "object",
@@ -397,5 +419,20 @@ describe("tools", () => {
       '<|start_header_id|>assistant<|end_header_id|>\n\n{"name": "get_weather", "parameters": {"city": "Paris"}}<|eot_id|>',
     );
     expect(rendered).toContain("<|start_header_id|>ipython<|end_header_id|>\n\n");
+    // Llama 3.2's template renders one call per assistant message: two are a 400 naming messages.
+    const two = await client.chat.completions
+      .create({
+        model: MODEL,
+        messages: [
+          ...weatherQuestion,
+          {
+            role: "assistant",
+            tool_calls: [call, { ...call, id: "call_2" }] as OpenAI.ChatCompletionMessageToolCall[],
+          },
+        ],
+        max_tokens: 4,
+      })
+      .catch((e: unknown) => e);
+    expect(two).toMatchObject({ status: 400, param: "messages" });
   });
 });

@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { type ToolCallEvent, ToolCallReader } from "../src/server/openai/tool-call-reader.js";
+import { loadTokenizer } from "../src/tokenizer/tokenizer.js";
+import { ensureModel } from "./support/models.js";
 
 const calling = { mode: "auto" as const, names: new Set(["get_weather", "get_time"]) };
 
@@ -61,5 +63,16 @@ describe("ToolCallReader", () => {
     const { calls, content } = read('\n {"name": "get_time", "parameters": {"zone": "U', 5);
     expect(content).toBe("");
     expect(calls[0]?.function.arguments).toBe('{"zone": "U');
+  });
+
+  it("reads a call written after <|python_tag|> (a control token: it decodes to nothing)", async () => {
+    const tokenizer = loadTokenizer(await ensureModel("tiny", "q8_0"));
+    const tag = tokenizer.specialTokenId("<|python_tag|>") as number;
+    const call = '{"name": "get_time", "parameters": {"zone": "CET"}}';
+    const decoder = tokenizer.streamDecoder();
+    const text = [tag, ...tokenizer.encode(call, { addBos: false })].map((t) => decoder.push(t)).join("");
+    expect(read(text, 2).calls).toEqual([
+      { id: "call_0", type: "function", function: { name: "get_time", arguments: '{"zone": "CET"}' } },
+    ]);
   });
 });
