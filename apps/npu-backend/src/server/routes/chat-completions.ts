@@ -56,6 +56,11 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
     const constraints = plan.grammar
       ? await choiceConstraints(model, plan.grammar, sampling.length)
       : undefined;
+    if (c.req.raw.signal.aborted) {
+      // The client left while its grammar compiled: nothing to generate for.
+      for (const constraint of constraints ?? []) constraint.dispose();
+      return new Response(null, { status: 499 });
+    }
     const calling = plan.toolCalling;
     const readers = sampling.map(() => (calling ? new ToolCallReader(calling) : undefined));
     /** A choice's finish reason: "tool_calls" when it ended by itself after making calls. */
