@@ -9,7 +9,7 @@ import OpenAI from "openai";
 import type { ChatCompletionChunk, ChatCompletionTool } from "openai/resources/chat/completions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../src/server/backend.js";
-import { startTestBackend } from "./server-harness.js";
+import { scrape, startTestBackend } from "./server-harness.js";
 
 let backend: Backend;
 let client: OpenAI;
@@ -434,5 +434,35 @@ describe("tools", () => {
       })
       .catch((e: unknown) => e);
     expect(two).toMatchObject({ status: 400, param: "messages" });
+  });
+});
+
+describe("metrics", () => {
+  it("counts grammar cache hits and misses, compile and mask time", async () => {
+    const schema = {
+      type: "object",
+      properties: { ok: { type: "boolean" } },
+      required: ["ok"],
+      additionalProperties: false,
+    };
+    const request = {
+      model: MODEL,
+      messages,
+      max_tokens: 10,
+      response_format: { type: "json_schema" as const, json_schema: { name: "m", schema } },
+    };
+    const labels = { model_name: MODEL };
+    const before = {
+      hits: (await scrape(backend, "gearbox:grammar_cache_hits_total", labels)) ?? 0,
+      misses: (await scrape(backend, "gearbox:grammar_cache_misses_total", labels)) ?? 0,
+      masks: (await scrape(backend, "gearbox:grammar_masks_total", labels)) ?? 0,
+    };
+    await client.chat.completions.create(request);
+    await client.chat.completions.create(request);
+    expect(await scrape(backend, "gearbox:grammar_cache_misses_total", labels)).toBe(before.misses + 1);
+    expect(await scrape(backend, "gearbox:grammar_cache_hits_total", labels)).toBe(before.hits + 1);
+    expect(await scrape(backend, "gearbox:grammar_masks_total", labels)).toBeGreaterThan(before.masks + 4);
+    expect(await scrape(backend, "gearbox:grammar_compile_seconds_total", labels)).toBeGreaterThan(0);
+    expect(await scrape(backend, "gearbox:grammar_cache_entries", labels)).toBeGreaterThan(0);
   });
 });

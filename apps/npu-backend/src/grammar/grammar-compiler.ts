@@ -45,10 +45,16 @@ export interface GrammarCompilerOptions {
 
 const COMPACT: [string, string] = [", ", ": "];
 
+/** Cumulative counters (mirrored to /metrics). */
 export interface GrammarStats {
   hits: number;
   misses: number;
   cached: number;
+  /** Wall time of compiles (successful or not). */
+  compileSeconds: number;
+  /** Next-token masks computed, and their wall time. */
+  masks: number;
+  maskSeconds: number;
 }
 
 export class GrammarCompiler {
@@ -56,7 +62,14 @@ export class GrammarCompiler {
   private readonly cache = new Map<string, Promise<XgCompiledGrammar>>();
   private readonly cacheSize: number;
   private readonly compileLimitMs: number;
-  readonly stats: GrammarStats = { hits: 0, misses: 0, cached: 0 };
+  readonly stats: GrammarStats = {
+    hits: 0,
+    misses: 0,
+    cached: 0,
+    compileSeconds: 0,
+    masks: 0,
+    maskSeconds: 0,
+  };
 
   constructor(private readonly options: GrammarCompilerOptions) {
     this.cacheSize = options.cacheSize ?? 64;
@@ -68,7 +81,7 @@ export class GrammarCompiler {
     const { xg } = await this.start();
     const compiled = await this.compiled(spec);
     const matcher = await xg.xg.GrammarMatcher.createGrammarMatcher(compiled);
-    return new GrammarConstraint(matcher);
+    return new GrammarConstraint(matcher, this.stats);
   }
 
   /** Builds the tokenizer info now (it is otherwise built by the first constrained request). */
@@ -133,9 +146,11 @@ export class GrammarCompiler {
         }
       });
     } catch (error) {
+      this.stats.compileSeconds += (performance.now() - started) / 1000;
       throw new GrammarError(error instanceof Error ? error.message : String(error));
     }
     const ms = performance.now() - started;
+    this.stats.compileSeconds += ms / 1000;
     if (ms > this.compileLimitMs) {
       compiled.dispose();
       throw new GrammarError(

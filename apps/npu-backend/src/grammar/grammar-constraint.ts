@@ -9,18 +9,19 @@ import type { XgGrammarMatcher } from "./xgrammar.js";
 
 export class GrammarConstraint implements TokenConstraint {
   private disposed = false;
-  /** Time spent computing masks, ms (for the bench and metrics). */
-  maskMs = 0;
-  masks = 0;
 
-  constructor(private readonly matcher: XgGrammarMatcher) {}
+  constructor(
+    private readonly matcher: XgGrammarMatcher,
+    /** The compiler's counters: masks computed and their time. */
+    private readonly stats: { masks: number; maskSeconds: number },
+  ) {}
 
   async nextMask(): Promise<Int32Array | undefined> {
     if (this.disposed) return undefined;
     const started = performance.now();
     const mask = await this.matcher.getNextTokenBitmask();
-    this.maskMs += performance.now() - started;
-    this.masks++;
+    this.stats.maskSeconds += (performance.now() - started) / 1000;
+    this.stats.masks++;
     return mask;
   }
 
