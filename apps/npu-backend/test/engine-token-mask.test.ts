@@ -62,6 +62,21 @@ describe("token mask", () => {
     expect(masked.token).toBe(best);
     const late = await sampleOnce({ ...defaultSampling, temperature: 0 }, maskOf(allowed), true);
     expect(late.token).toBe(best);
+    // With logprobs greedy takes the path that writes -inf into the logits: the same token.
+    const withLogprobs = await sampleOnce(
+      { ...defaultSampling, temperature: 0, logprobs: true },
+      maskOf(allowed),
+    );
+    expect(withLogprobs.token).toBe(best);
+    expect(withLogprobs.logprob).toBeLessThanOrEqual(0);
+    // Bits past the vocabulary's end in the last word are ignored.
+    const tail = maskOf([allowed[0] as number]);
+    tail[tail.length - 1] = -1;
+    const last = Math.ceil(vocab / 32) * 32;
+    if (last > vocab) {
+      const r = await sampleOnce({ ...defaultSampling, temperature: 0 }, tail);
+      expect(r.token < vocab).toBe(true);
+    }
   });
 
   it("temperature, top-k, top-p and min-p sample only allowed tokens; logprobs are of the masked distribution", async () => {

@@ -61,23 +61,53 @@ SampleResult Sampler::sample(float* logits, const uint32_t* allowed) {
   if (p_.presence_penalty != 0.f || p_.frequency_penalty != 0.f) {
     for (const auto& [tok, count] : generated_) logits[tok] -= p_.presence_penalty + p_.frequency_penalty * count;
   }
-  // ---- token mask (grammar): whole zero words are skipped cheaply, the common case in JSON.
+  // ---- token mask (grammar)
+  const bool wants_logprobs = p_.logprobs || p_.top_logprobs > 0;
   if (allowed) {
+    const int64_t words = (V + 31) / 32;
+    // The last word's bits beyond the vocabulary do not count.
+    auto word = [&](int64_t w) -> uint32_t {
+      const int64_t left = V - w * 32;
+      return left >= 32 ? allowed[w] : allowed[w] & ((1u << left) - 1u);
+    };
+    if (p_.temperature <= 0.f && !wants_logprobs) {
+      // Greedy without logprobs: the first maximum among the allowed tokens, visiting only their
+      // bits (a JSON structure state allows a handful of the 128k tokens); logits stay untouched.
+      int32_t best = -1;
+      for (int64_t w = 0; w < words; w++) {
+        const uint32_t bits = word(w);
+        if (bits == 0xffffffffu) {  // inside a JSON string most words allow all 32 tokens
+          const int32_t base = static_cast<int32_t>(w * 32);
+          for (int32_t t = base; t < base + 32; t++)
+            if (best < 0 || logits[t] > logits[best]) best = t;
+          continue;
+        }
+        for (uint32_t b = bits; b != 0; b &= b - 1) {
+          const int32_t t = static_cast<int32_t>(w * 32 + __builtin_ctz(b));
+          if (best < 0 || logits[t] > logits[best]) best = t;
+        }
+      }
+      if (best < 0) fail("the token mask allows no token");
+      SampleResult r;
+      r.token = best;
+      generated_[best]++;
+      observe(best);
+      return r;
+    }
+    // Otherwise masked tokens get -inf: whole words at once, mixed words bit by bit.
     const float neg_inf = -std::numeric_limits<float>::infinity();
     bool any = false;
-    const int64_t words = (V + 31) / 32;
     for (int64_t w = 0; w < words; w++) {
-      const uint32_t bits = allowed[w];
-      const int64_t base = w * 32;
-      const int64_t end = std::min<int64_t>(base + 32, V);
-      if (bits == 0xffffffffu && end - base == 32) {
-        any = true;
+      const uint32_t bits = word(w);
+      float* row = logits + w * 32;
+      const int n = static_cast<int>(std::min<int64_t>(32, V - w * 32));
+      if (bits == 0) {
+        std::fill(row, row + n, neg_inf);
         continue;
       }
-      for (int64_t i = base; i < end; i++) {
-        if ((bits >> (i - base)) & 1u) any = true;
-        else logits[i] = neg_inf;
-      }
+      any = true;
+      for (uint32_t masked = ~bits & (n == 32 ? 0xffffffffu : (1u << n) - 1u); masked != 0; masked &= masked - 1)
+        row[__builtin_ctz(masked)] = neg_inf;
     }
     if (!any) fail("the token mask allows no token");
   }
@@ -85,7 +115,7 @@ SampleResult Sampler::sample(float* logits, const uint32_t* allowed) {
   SampleResult r;
   // ---- log-probabilities of the processed distribution
   double log_z = 0;
-  if (p_.logprobs || p_.top_logprobs > 0) {
+  if (wants_logprobs) {
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t i = 0; i < V; i++) mx = std::max(mx, logits[i]);
     double sum = 0;
