@@ -382,7 +382,7 @@ export class Scheduler {
     sequence.lastTokenAt = now;
 
     if (sequence.constraint && !sequence.constraint.accept(result.token)) {
-      this.fail(state, internalError("The server's grammar rejected a token it had allowed."));
+      this.fail(state, internalError("The server's grammar failed on this request."));
       return;
     }
     if (this.options.isEndOfGeneration(result.token)) {
@@ -446,7 +446,8 @@ export class Scheduler {
 
   /** Takes a request out of the queue or the running set and frees whatever it holds. */
   private retire(state: RequestState, outcome: RequestOutcome): void {
-    for (const sequence of state.choices) sequence.constraint?.dispose();
+    // Finished choices disposed theirs in finishChoice.
+    for (const sequence of state.choices) if (!sequence.finished) sequence.constraint?.dispose();
     if (state.phase === "waiting") this.queue.remove(state);
     if (state.phase === "running") {
       this.running.splice(this.running.indexOf(state), 1);
