@@ -419,21 +419,21 @@ describe("tools", () => {
       '<|start_header_id|>assistant<|end_header_id|>\n\n{"name": "get_weather", "parameters": {"city": "Paris"}}<|eot_id|>',
     );
     expect(rendered).toContain("<|start_header_id|>ipython<|end_header_id|>\n\n");
-    // Llama 3.2's template renders one call per assistant message: two are a 400 naming messages.
-    const two = await client.chat.completions
-      .create({
-        model: MODEL,
-        messages: [
-          ...weatherQuestion,
-          {
-            role: "assistant",
-            tool_calls: [call, { ...call, id: "call_2" }] as OpenAI.ChatCompletionMessageToolCall[],
-          },
-        ],
-        max_tokens: 4,
-      })
-      .catch((e: unknown) => e);
-    expect(two).toMatchObject({ status: 400, param: "messages" });
+    // Parallel calls in the history: one assistant turn per call (Llama 3.2's template takes one).
+    const second = { ...call, id: "call_2" } as OpenAI.ChatCompletionMessageToolCall;
+    const parallel = [
+      ...weatherQuestion,
+      { role: "assistant" as const, tool_calls: [call, second] as OpenAI.ChatCompletionMessageToolCall[] },
+      { role: "tool" as const, tool_call_id: call?.id as string, content: "21" },
+      { role: "tool" as const, tool_call_id: "call_2", content: "22" },
+    ];
+    const two = await client.chat.completions.create({ model: MODEL, messages: parallel, max_tokens: 2 });
+    const one = await client.chat.completions.create({
+      model: MODEL,
+      messages: [...parallel.slice(0, 1), { ...parallel[1], tool_calls: [call] }, parallel[2]] as never,
+      max_tokens: 2,
+    });
+    expect(two.usage?.prompt_tokens).toBeGreaterThan((one.usage?.prompt_tokens ?? 0) + 10);
   });
 });
 

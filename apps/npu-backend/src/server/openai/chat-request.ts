@@ -36,6 +36,21 @@ export function checkChatRequest(body: ChatCompletionRequest): void {
   });
 }
 
+/**
+ * Parallel tool calls in the history: Llama 3.x templates render one call per assistant turn (the
+ * 3.1/3.2 ones refuse more), so an assistant message with several calls becomes that many turns, one
+ * call each (the text, if any, with the first), followed as usual by the tool results.
+ */
+function splitToolCalls(message: TemplateMessage): TemplateMessage[] {
+  const calls = message.tool_calls ?? [];
+  if (message.role !== "assistant" || calls.length < 2) return [message];
+  return calls.map((call, i) => ({
+    ...message,
+    content: i === 0 ? message.content : "",
+    tool_calls: [call],
+  }));
+}
+
 function templateMessage(message: ChatMessage): TemplateMessage {
   const out: TemplateMessage = {
     role: message.role,
@@ -55,7 +70,10 @@ export function chatPromptTokens(
 ): number[] {
   let text: string;
   try {
-    text = model.chatTemplate.render(messages.map(templateMessage), tools ? { tools } : {});
+    text = model.chatTemplate.render(
+      messages.map(templateMessage).flatMap(splitToolCalls),
+      tools ? { tools } : {},
+    );
   } catch (error) {
     if (error instanceof ChatTemplateError)
       throw invalidRequest(`Invalid parameter 'messages': ${error.message}.`, "messages");
