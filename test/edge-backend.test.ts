@@ -167,6 +167,77 @@ describe("edge + backends", () => {
     expect(readsWithContent).toBeGreaterThan(5);
   });
 
+  it("passes structured output and tool calls through, streamed and not, and the backend's 400s naming the field", async () => {
+    const schema = {
+      type: "object",
+      properties: {
+        answer: { enum: ["yes", "no"] },
+        confidence: { type: "integer", minimum: 0, maximum: 9 },
+      },
+      required: ["answer", "confidence"],
+      additionalProperties: false,
+    };
+    const structured = await client(key).chat.completions.create({
+      model: MODEL,
+      messages,
+      temperature: 0,
+      max_tokens: 40,
+      response_format: { type: "json_schema", json_schema: { name: "verdict", schema, strict: true } },
+    });
+    const verdict = JSON.parse(structured.choices[0]?.message.content ?? "");
+    expect(["yes", "no"]).toContain(verdict.answer);
+    expect(Object.keys(verdict).sort()).toEqual(["answer", "confidence"]);
+
+    const tools = [
+      {
+        type: "function" as const,
+        function: {
+          name: "lookup",
+          parameters: {
+            type: "object",
+            properties: { q: { enum: ["a", "b"] } },
+            required: ["q"],
+            additionalProperties: false,
+          },
+        },
+      },
+    ];
+    const request = {
+      model: MODEL,
+      messages,
+      tools,
+      tool_choice: "required" as const,
+      temperature: 0,
+      max_tokens: 40,
+    };
+    const whole = await client(key).chat.completions.create(request);
+    const call = whole.choices[0]?.message.tool_calls?.[0];
+    expect(whole.choices[0]?.finish_reason).toBe("tool_calls");
+    expect(call?.type === "function" && call.function.name).toBe("lookup");
+    let args = "";
+    let name = "";
+    let usage: number | undefined;
+    for await (const chunk of await client(key).chat.completions.create({ ...request, stream: true })) {
+      for (const d of chunk.choices[0]?.delta.tool_calls ?? []) {
+        name += d.function?.name ?? "";
+        args += d.function?.arguments ?? "";
+      }
+      usage = chunk.usage?.completion_tokens ?? usage;
+    }
+    expect(name).toBe("lookup");
+    expect(args).toBe(call?.type === "function" ? call.function.arguments : "");
+    expect(usage).toBe(whole.usage?.completion_tokens);
+
+    const bad = await client(key)
+      .chat.completions.create({
+        ...request,
+        tool_choice: { type: "function", function: { name: "missing" } },
+      })
+      .catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(bad).toMatchObject({ status: 400, param: "tool_choice" });
+  });
+
   it("cancels the backend's generation when the client aborts the stream", async () => {
     const abort = new AbortController();
     const response = await fetch(`${edge.url}/v1/chat/completions`, {

@@ -46,6 +46,27 @@ describe("validation before any upstream call", () => {
     ],
     [
       "/v1/chat/completions",
+      chatBody("x", { tools: [{ type: "function" }] }),
+      "invalid_value",
+      "tools[0].function",
+      "tools[0].function",
+    ],
+    [
+      "/v1/chat/completions",
+      chatBody("x", { tool_choice: { type: "function" } }),
+      "invalid_value",
+      "tool_choice",
+      "tool_choice",
+    ],
+    [
+      "/v1/chat/completions",
+      chatBody("x", { response_format: { type: "json_schema", json_schema: { schema: {} } } }),
+      "invalid_value",
+      "response_format.json_schema.name",
+      "name",
+    ],
+    [
+      "/v1/chat/completions",
       chatBody("x", { temperature: 3 }),
       "invalid_value",
       "temperature",

@@ -12,12 +12,13 @@ import {
   type ForwardProfile,
   type GearReport,
   type KvStats,
+  type LateMasks,
   type ModelInfo,
   type StepItem,
   type StepResult,
 } from "../src/engine/engine.js";
 import { CoreArbiter } from "../src/scheduler/core-arbiter.js";
-import type { GenerationObserver } from "../src/scheduler/generation.js";
+import type { GenerationObserver, TokenConstraint } from "../src/scheduler/generation.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
 
 /** Samples token 42 for every item that asks; fails or stalls when told to. */
@@ -46,8 +47,11 @@ class ScriptedEngine implements EngineModel {
     this.live.delete(seq);
     this.freed.push(seq);
   }
-  async step(items: readonly StepItem[]): Promise<StepResult[]> {
+  /** Masks seen by the last step (given late, while it "runs"). */
+  lastMasks: ReadonlyArray<Int32Array | undefined> = [];
+  async step(items: readonly StepItem[], lateMasks?: LateMasks): Promise<StepResult[]> {
     this.steps++;
+    this.lastMasks = lateMasks ? await lateMasks() : [];
     if (this.failNextStep) {
       this.failNextStep = false;
       throw new Error("kv cache full: this step needs 3 more blocks, 0 are free");
@@ -93,7 +97,12 @@ interface Run {
 
 function submit(
   scheduler: Scheduler,
-  options: { maxNewTokens?: number; deadlineMs?: number; onToken?: () => boolean } = {},
+  options: {
+    maxNewTokens?: number;
+    deadlineMs?: number;
+    onToken?: () => boolean;
+    constraint?: TokenConstraint;
+  } = {},
 ) {
   let settle: () => void = () => {};
   const run: Run = {
@@ -123,6 +132,7 @@ function submit(
     n: 1,
     maxNewTokens: options.maxNewTokens ?? 3,
     sampling: [defaultSampling],
+    ...(options.constraint ? { constraints: [options.constraint] } : {}),
     deadline: performance.now() + (options.deadlineMs ?? 60_000),
     observer,
   });
@@ -134,6 +144,37 @@ afterEach(() => {
 });
 
 describe("scheduler corner cases", () => {
+  it("a constraint gets its masks computed with the step, follows every token, and failing fails only its request", async () => {
+    const { engine, scheduler } = setup();
+    const accepted: number[] = [];
+    let disposed = 0;
+    const mask = new Int32Array(4).fill(-1);
+    const good: TokenConstraint = {
+      nextMask: async () => mask,
+      accept: (t) => {
+        accepted.push(t);
+        return true;
+      },
+      dispose: () => disposed++,
+    };
+    const bad: TokenConstraint = {
+      nextMask: async () => undefined,
+      accept: () => false,
+      dispose: () => disposed++,
+    };
+    const ok = submit(scheduler, { constraint: good });
+    const failing = submit(scheduler, { constraint: bad });
+    const plain = submit(scheduler);
+    await Promise.all([ok.run.settled, failing.run.settled, plain.run.settled]);
+    expect(ok.run.finished).toEqual(["length"]);
+    expect(accepted).toEqual([42, 42, 42]);
+    expect(engine.lastMasks).toContain(mask);
+    expect(failing.run.error?.status).toBe(500);
+    expect(plain.run.finished).toEqual(["length"]);
+    expect(disposed).toBe(2);
+    await scheduler.close(CLOSED);
+  });
+
   it("fails only the requests of a failing step, with a 500, and keeps going", async () => {
     const { engine, scheduler, errors } = setup();
     engine.failNextStep = true;

@@ -307,14 +307,23 @@ describe("errors", () => {
 
   it("400 naming a parameter this server does not implement", async () => {
     const error = await client.chat.completions
-      .create({ model: MODEL, messages, response_format: { type: "json_object" } })
+      .create({ model: MODEL, messages, store: true })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(error).toMatchObject({ status: 400, code: "unsupported_parameter", param: "response_format" });
-    const tools = await client.chat.completions
-      .create({ model: MODEL, messages, tools: [{ type: "function", function: { name: "f" } }] })
+    expect(error).toMatchObject({ status: 400, code: "unsupported_parameter", param: "store" });
+    const image = await client.chat.completions
+      .create({
+        model: MODEL,
+        messages: [
+          { role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] },
+        ],
+      })
       .catch((e: unknown) => e);
-    expect(tools).toMatchObject({ status: 400, param: "tools" });
+    expect(image).toMatchObject({
+      status: 400,
+      code: "unsupported_parameter",
+      param: "messages[0].content[0]",
+    });
   });
 
   it("400 context_length_exceeded before any stream starts", async () => {

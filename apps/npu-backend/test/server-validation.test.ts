@@ -119,19 +119,155 @@ const CHAT_CASES: [string, unknown, string | null, string][] = [
     "unsupported_parameter",
   ],
   [
-    "response_format json_schema",
+    "response_format json_schema with an invalid schema",
     {
       model: "tiny-en",
       messages: user,
-      response_format: { type: "json_schema", json_schema: { name: "x" } },
+      response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "foo" } } },
     },
-    "response_format",
-    "unsupported_parameter",
+    "response_format.json_schema.schema",
+    "invalid_value",
   ],
   [
-    "tool_choice required",
+    "response_format json_schema with a schema the grammar engine refuses",
+    {
+      model: "tiny-en",
+      messages: user,
+      response_format: {
+        type: "json_schema",
+        json_schema: {
+          name: "x",
+          schema: { type: "object", properties: { a: { $ref: "#/$defs/missing" } } },
+        },
+      },
+    },
+    "response_format.json_schema.schema",
+    "invalid_value",
+  ],
+  [
+    "response_format json_schema without a name",
+    { model: "tiny-en", messages: user, response_format: { type: "json_schema", json_schema: {} } },
+    "response_format.json_schema.name",
+    "invalid_value",
+  ],
+  [
+    "tool_choice required without tools",
     { model: "tiny-en", messages: user, tool_choice: "required" },
     "tool_choice",
+    "invalid_value",
+  ],
+  [
+    "tool_choice naming an unknown tool",
+    {
+      model: "tiny-en",
+      messages: user,
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            parameters: { type: "object", properties: { city: { type: "string" } } },
+          },
+        },
+      ],
+      tool_choice: { type: "function", function: { name: "get_time" } },
+    },
+    "tool_choice",
+    "invalid_value",
+  ],
+  [
+    "a tool without a function",
+    { model: "tiny-en", messages: user, tools: [{ type: "function" }] },
+    "tools[0].function",
+    "invalid_value",
+  ],
+  [
+    "a tool name with spaces",
+    { model: "tiny-en", messages: user, tools: [{ type: "function", function: { name: "get weather" } }] },
+    "tools[0].function.name",
+    "invalid_value",
+  ],
+  [
+    "tool parameters that are not an object schema",
+    {
+      model: "tiny-en",
+      messages: user,
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "string" } } }],
+    },
+    "tools[0].function.parameters",
+    "invalid_value",
+  ],
+  [
+    "tool parameters that are not a JSON schema",
+    {
+      model: "tiny-en",
+      messages: user,
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object", required: "a" } } }],
+    },
+    "tools[0].function.parameters",
+    "invalid_value",
+  ],
+  [
+    "the same tool twice",
+    {
+      model: "tiny-en",
+      messages: user,
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            parameters: { type: "object", properties: { city: { type: "string" } } },
+          },
+        },
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            parameters: { type: "object", properties: { city: { type: "string" } } },
+          },
+        },
+      ],
+    },
+    "tools",
+    "invalid_value",
+  ],
+  [
+    "a JSON response_format together with tools",
+    {
+      model: "tiny-en",
+      messages: user,
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            parameters: { type: "object", properties: { city: { type: "string" } } },
+          },
+        },
+      ],
+      response_format: { type: "json_object" },
+    },
+    "response_format",
+    "invalid_value",
+  ],
+  [
+    "logprobs together with tools",
+    {
+      model: "tiny-en",
+      messages: user,
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            parameters: { type: "object", properties: { city: { type: "string" } } },
+          },
+        },
+      ],
+      logprobs: true,
+    },
+    "logprobs",
     "unsupported_parameter",
   ],
   [

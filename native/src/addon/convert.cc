@@ -126,6 +126,15 @@ EngineOptions to_options(const Napi::Value& v) {
   return o;
 }
 
+std::vector<uint32_t> to_mask(const Napi::Value& v) {
+  if (!v.IsTypedArray()) type_error("mask must be an Int32Array or Uint32Array bitmask");
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  if (t.TypedArrayType() != napi_int32_array && t.TypedArrayType() != napi_uint32_array)
+    type_error("mask must be an Int32Array or Uint32Array bitmask");
+  const auto* words = reinterpret_cast<const uint32_t*>(static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
+  return std::vector<uint32_t>(words, words + t.ElementLength());
+}
+
 std::vector<StepItem> to_step_items(const Napi::Value& v) {
   if (!v.IsArray()) type_error("step items must be an array");
   Napi::Array a = v.As<Napi::Array>();
@@ -140,6 +149,7 @@ std::vector<StepItem> to_step_items(const Napi::Value& v) {
     it.tokens = to_tokens(o.Get("tokens"), "tokens");
     it.sample = get_bool(o, "sample", false);
     it.want_logits = get_bool(o, "returnLogits", false);
+    if (o.Has("mask") && !o.Get("mask").IsUndefined() && !o.Get("mask").IsNull()) it.mask = to_mask(o.Get("mask"));
     items.push_back(std::move(it));
   }
   return items;

@@ -18,6 +18,8 @@ std::vector<int32_t> to_tokens(const Napi::Value& v, const char* what);
 SamplingParams to_sampling(const Napi::Value& v);
 EngineOptions to_options(const Napi::Value& v);
 std::vector<StepItem> to_step_items(const Napi::Value& v);
+// A token bitmask (Int32Array or Uint32Array), copied.
+std::vector<uint32_t> to_mask(const Napi::Value& v);
 
 Napi::Value from_step_outputs(Napi::Env env, const std::vector<StepOutput>& outs, const std::vector<StepItem>& items);
 Napi::Object from_kv_stats(Napi::Env env, const KvStats& s);

@@ -1,12 +1,18 @@
 #include "addon/model_wrap.h"
 
 #include "addon/convert.h"
+#include "common/error.h"
+#include "model/model.h"
 
 namespace gb::addon {
 
 namespace {
 Napi::FunctionReference* g_constructor = nullptr;
+
+[[noreturn]] void type_error_words(size_t got, size_t want) {
+  throw EngineError("a token mask has " + std::to_string(got) + " words, the vocabulary needs " + std::to_string(want));
 }
+}  // namespace
 
 Napi::Function ModelWrap::Define(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "NativeModel",
@@ -16,6 +22,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                                       InstanceMethod("forkSequence", &ModelWrap::ForkSequence),
                                       InstanceMethod("freeSequence", &ModelWrap::FreeSequence),
                                       InstanceMethod("step", &ModelWrap::Step),
+                                      InstanceMethod("supplyMasks", &ModelWrap::SupplyMasks),
                                       InstanceMethod("kvStats", &ModelWrap::KvStats),
                                       InstanceMethod("gearReport", &ModelWrap::GearReport),
                                       InstanceMethod("profile", &ModelWrap::Profile),
@@ -38,6 +45,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     return;
   }
   engine_.reset(info[0].As<Napi::External<Engine>>().Data());
+  n_vocab_ = engine_->model().config.n_vocab;
   info_ = Napi::Persistent(model_info(env, *engine_));
   tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "gearbox-engine",
                                         0, 1);
@@ -193,10 +201,78 @@ Napi::Value ModelWrap::Step(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, e.what()).ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  bool late = false;
+  try {
+    if (info.Length() > 1 && info[1].IsObject()) late = get_bool(info[1].As<Napi::Object>(), "lateMasks", false);
+  } catch (const std::exception& e) {
+    Napi::TypeError::New(env, e.what()).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   auto outs = std::make_shared<std::vector<StepOutput>>();
-  return Enqueue(
-      env, [this, items, outs] { *outs = engine_->step(*items); },
+  if (!late) {
+    return Enqueue(
+        env, [this, items, outs] { *outs = engine_->step(*items); },
+        [items, outs](Napi::Env e) { return from_step_outputs(e, *outs, *items); });
+  }
+  auto slot = std::make_shared<LateMasks>();
+  Napi::Value promise = Enqueue(
+      env,
+      [this, items, outs, slot] {
+        bool waited = false;
+        *outs = engine_->step(*items, [this, slot, &waited](size_t i) -> const uint32_t* {
+          if (!waited) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            cv_.wait(lock, [&] { return slot->ready || slot->abandoned || stopping_; });
+            waited = true;
+          }
+          if (!slot->ready) throw EngineError("the step's token masks were not supplied");
+          if (i >= slot->masks.size() || slot->masks[i].empty()) return nullptr;
+          return slot->masks[i].data();
+        });
+      },
       [items, outs](Napi::Env e) { return from_step_outputs(e, *outs, *items); });
+  if (!closed_) late_.push_back(slot);
+  return promise;
+}
+
+Napi::Value ModelWrap::SupplyMasks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (late_.empty()) {
+    Napi::Error::New(env, "supplyMasks(): no step is waiting for masks").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::shared_ptr<LateMasks> slot = late_.front();
+  late_.pop_front();
+  // null (the caller failed to compute them) abandons the step: it fails instead of sampling.
+  std::vector<std::vector<uint32_t>> masks;
+  bool ok = info.Length() > 0 && info[0].IsArray();
+  std::string error;
+  if (ok) {
+    Napi::Array a = info[0].As<Napi::Array>();
+    const size_t words = static_cast<size_t>((n_vocab_ + 31) / 32);
+    try {
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Value m = a.Get(i);
+        masks.push_back(m.IsUndefined() || m.IsNull() ? std::vector<uint32_t>() : to_mask(m));
+        if (!masks.back().empty() && masks.back().size() != words) type_error_words(masks.back().size(), words);
+      }
+    } catch (const std::exception& e) {
+      ok = false;
+      error = e.what();
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (ok) {
+      slot->masks = std::move(masks);
+      slot->ready = true;
+    } else {
+      slot->abandoned = true;
+    }
+  }
+  cv_.notify_all();
+  if (!error.empty()) Napi::TypeError::New(env, error).ThrowAsJavaScriptException();
+  return env.Undefined();
 }
 
 Napi::Value ModelWrap::KvStats(const Napi::CallbackInfo& info) {

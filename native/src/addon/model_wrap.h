@@ -37,10 +37,19 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value ForkSequence(const Napi::CallbackInfo& info);
   Napi::Value FreeSequence(const Napi::CallbackInfo& info);
   Napi::Value Step(const Napi::CallbackInfo& info);
+  Napi::Value SupplyMasks(const Napi::CallbackInfo& info);
   Napi::Value KvStats(const Napi::CallbackInfo& info);
   Napi::Value GearReport(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+
+  // Masks of a step started with {lateMasks: true}: filled by supplyMasks() on the JS thread while
+  // the step's forward pass runs on the engine thread, which waits for them before sampling.
+  struct LateMasks {
+    bool ready = false;
+    bool abandoned = false;
+    std::vector<std::vector<uint32_t>> masks;  // per step item; empty = unconstrained
+  };
 
   Napi::Value Enqueue(Napi::Env env, std::function<void()> run, std::function<Napi::Value(Napi::Env)> resolve);
   void Loop();
@@ -49,12 +58,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   static void EnvCleanup(void* self);
 
   std::unique_ptr<Engine> engine_;
+  int64_t n_vocab_ = 0;
   Napi::ObjectReference info_;
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Task*> queue_;
+  std::deque<std::shared_ptr<LateMasks>> late_;  // steps waiting for supplyMasks(), oldest first (JS thread)
   bool stopping_ = false;
   bool closed_ = false;
   bool released_ = false;

@@ -127,7 +127,7 @@ void Engine::publish_full_blocks(Sequence& s) {
   }
 }
 
-std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items) {
+std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items, const LateMask& late_mask) {
   const int64_t V = model_->config.n_vocab;
   const int bs = kv_->block_size();
   // ---- validate everything before changing any state
@@ -139,6 +139,9 @@ std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items) {
     if (it.tokens.empty()) fail("step item for sequence %d has no tokens", it.seq);
     for (int32_t t : it.tokens)
       if (t < 0 || t >= V) fail("token %d is outside the vocabulary (0..%lld)", t, static_cast<long long>(V - 1));
+    if (!it.mask.empty() && static_cast<int64_t>(it.mask.size()) != (V + 31) / 32)
+      fail("the token mask of sequence %d has %zu words, the vocabulary needs %lld", it.seq, it.mask.size(),
+           static_cast<long long>((V + 31) / 32));
     const int64_t n_after = static_cast<int64_t>(s.tokens.size() + it.tokens.size());
     if (n_after > context_length_)
       fail("sequence %d would hold %lld tokens, beyond the context length %lld", it.seq, static_cast<long long>(n_after),
@@ -224,7 +227,8 @@ std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items) {
         if (it.want_logits) outputs[i].logits.assign(row, row + V);
         if (it.sample) {
           std::vector<float> work(row, row + V);
-          outputs[i].sample = s.sampler->sample(work.data());
+          const uint32_t* mask = !it.mask.empty() ? it.mask.data() : late_mask ? late_mask(i) : nullptr;
+          outputs[i].sample = s.sampler->sample(work.data(), mask);
         }
       }
     }

@@ -35,7 +35,14 @@ struct StepItem {
   std::vector<int32_t> tokens;
   bool sample = false;
   bool want_logits = false;
+  // Allowed next tokens (bitmask, ceil(n_vocab / 32) words); empty = every token.
+  std::vector<uint32_t> mask;
 };
+
+// Masks that arrive while the step's forward pass runs: called on the engine thread when item i is
+// about to be sampled; returns its mask (ceil(n_vocab / 32) words) or nullptr for none. It may block
+// until the caller has computed the masks, and throws to abandon the step.
+using LateMask = std::function<const uint32_t*(size_t item)>;
 
 struct StepOutput {
   int32_t seq;
@@ -65,7 +72,7 @@ class Engine {
   int32_t create_sequence(const SamplingParams& params, const std::vector<int32_t>& prompt, int32_t* cached);
   int32_t fork_sequence(int32_t seq, const SamplingParams& params);
   void free_sequence(int32_t seq);
-  std::vector<StepOutput> step(const std::vector<StepItem>& items);
+  std::vector<StepOutput> step(const std::vector<StepItem>& items, const LateMask& late_mask = nullptr);
 
   KvStats kv_stats() const;
   GearReport gear_report() const { return gears_->report(); }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/error.h"
+
 namespace gb {
 namespace {
 
@@ -45,7 +47,7 @@ void Sampler::observe(int32_t token) {
   }
 }
 
-SampleResult Sampler::sample(float* logits) {
+SampleResult Sampler::sample(float* logits, const uint32_t* allowed) {
   const int64_t V = n_vocab_;
   // ---- bias and penalties
   for (const auto& [tok, bias] : p_.logit_bias)
@@ -59,11 +61,61 @@ SampleResult Sampler::sample(float* logits) {
   if (p_.presence_penalty != 0.f || p_.frequency_penalty != 0.f) {
     for (const auto& [tok, count] : generated_) logits[tok] -= p_.presence_penalty + p_.frequency_penalty * count;
   }
+  // ---- token mask (grammar)
+  const bool wants_logprobs = p_.logprobs || p_.top_logprobs > 0;
+  if (allowed) {
+    const int64_t words = (V + 31) / 32;
+    // The last word's bits beyond the vocabulary do not count.
+    auto word = [&](int64_t w) -> uint32_t {
+      const int64_t left = V - w * 32;
+      return left >= 32 ? allowed[w] : allowed[w] & ((1u << left) - 1u);
+    };
+    if (p_.temperature <= 0.f && !wants_logprobs) {
+      // Greedy without logprobs: the first maximum among the allowed tokens, visiting only their
+      // bits (a JSON structure state allows a handful of the 128k tokens); logits stay untouched.
+      int32_t best = -1;
+      for (int64_t w = 0; w < words; w++) {
+        const uint32_t bits = word(w);
+        if (bits == 0xffffffffu) {  // inside a JSON string most words allow all 32 tokens
+          const int32_t base = static_cast<int32_t>(w * 32);
+          for (int32_t t = base; t < base + 32; t++)
+            if (best < 0 || logits[t] > logits[best]) best = t;
+          continue;
+        }
+        for (uint32_t b = bits; b != 0; b &= b - 1) {
+          const int32_t t = static_cast<int32_t>(w * 32 + __builtin_ctz(b));
+          if (best < 0 || logits[t] > logits[best]) best = t;
+        }
+      }
+      if (best < 0) fail("the token mask allows no token");
+      SampleResult r;
+      r.token = best;
+      generated_[best]++;
+      observe(best);
+      return r;
+    }
+    // Otherwise masked tokens get -inf: whole words at once, mixed words bit by bit.
+    const float neg_inf = -std::numeric_limits<float>::infinity();
+    bool any = false;
+    for (int64_t w = 0; w < words; w++) {
+      const uint32_t bits = word(w);
+      float* row = logits + w * 32;
+      const int n = static_cast<int>(std::min<int64_t>(32, V - w * 32));
+      if (bits == 0) {
+        std::fill(row, row + n, neg_inf);
+        continue;
+      }
+      any = true;
+      for (uint32_t masked = ~bits & (n == 32 ? 0xffffffffu : (1u << n) - 1u); masked != 0; masked &= masked - 1)
+        row[__builtin_ctz(masked)] = neg_inf;
+    }
+    if (!any) fail("the token mask allows no token");
+  }
 
   SampleResult r;
   // ---- log-probabilities of the processed distribution
   double log_z = 0;
-  if (p_.logprobs || p_.top_logprobs > 0) {
+  if (wants_logprobs) {
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t i = 0; i < V; i++) mx = std::max(mx, logits[i]);
     double sum = 0;
@@ -142,6 +194,8 @@ SampleResult Sampler::sample(float* logits) {
     }
     double u = uniform() * sum, acc = 0;
     chosen = idx_[static_cast<size_t>(keep - 1)];
+    // Rounding fallback: the last token with mass (never a masked one, whose mass is 0).
+    for (int64_t i = keep - 1; i > 0 && probs_[static_cast<size_t>(i)] <= 0.f; i--) chosen = idx_[static_cast<size_t>(i - 1)];
     for (int64_t i = 0; i < keep; i++) {
       acc += probs_[static_cast<size_t>(i)];
       if (u < acc) {

@@ -42,8 +42,12 @@ class Sampler {
 
   // Tokens the sequence has seen (prompt and generated): for the repetition penalty.
   void observe(int32_t token);
-  // Samples from logits (modified in place) and records the token as generated.
-  SampleResult sample(float* logits);
+  // Samples from logits (modified in place) and records the token as generated. With `allowed`
+  // (one bit per vocabulary token, ceil(n_vocab / 32) words, bit i % 32 of word i / 32), tokens
+  // whose bit is clear get -inf after bias and penalties, so greedy, temperature, top-k/p/min-p and
+  // the log-probabilities all see only the allowed tokens (grammar-constrained decoding). Throws
+  // when the mask allows no token.
+  SampleResult sample(float* logits, const uint32_t* allowed = nullptr);
 
   const SamplingParams& params() const { return p_; }
 

@@ -111,7 +111,19 @@ export interface StepItem {
   sample: boolean;
   /** Also return the full logits at the last position (tests, debugging). */
   returnLogits?: boolean;
+  /**
+   * Allowed next tokens (grammar-constrained decoding): bit `t % 32` of word `t / 32` set means
+   * token t may be sampled; ceil(vocabSize / 32) words. Masked tokens get -inf before sampling.
+   */
+  mask?: Int32Array;
 }
+
+/**
+ * Token masks computed while the step's forward pass runs: called right after the step is handed
+ * to the engine, it returns one mask (or undefined) per step item; the engine waits for them only
+ * when it is about to sample. A rejection fails the step.
+ */
+export type LateMasks = () => Promise<ReadonlyArray<Int32Array | undefined>>;
 
 export interface TokenLogprob {
   token: number;
@@ -184,8 +196,11 @@ export interface EngineModel {
   forkSequence(seq: number, params: SamplingParams): Promise<number>;
   /** Frees the sequence's KV blocks (shared ones are released when their last owner goes). */
   freeSequence(seq: number): Promise<void>;
-  /** Advances the given sequences by one forward pass. At most one step runs at a time per model. */
-  step(items: readonly StepItem[]): Promise<StepResult[]>;
+  /**
+   * Advances the given sequences by one forward pass. At most one step runs at a time per model.
+   * With `lateMasks`, the items' masks are computed while the forward pass runs.
+   */
+  step(items: readonly StepItem[], lateMasks?: LateMasks): Promise<StepResult[]>;
   kvStats(): KvStats;
   gearReport(): GearReport;
   /** Wall time per forward stage since load (collected only with GEARBOX_PROFILE=1 at load). */

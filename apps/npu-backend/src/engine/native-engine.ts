@@ -6,6 +6,7 @@ import type {
   ForwardProfile,
   GearReport,
   KvStats,
+  LateMasks,
   LoadOptions,
   ModelInfo,
   SamplingParams,
@@ -71,15 +72,38 @@ class NativeEngineModel implements EngineModel {
     return this.model.freeSequence(seq);
   }
 
-  async step(items: readonly StepItem[]): Promise<StepResult[]> {
-    const results = await this.model.step(
+  async step(items: readonly StepItem[], lateMasks?: LateMasks): Promise<StepResult[]> {
+    const pending = this.model.step(
       items.map((i) => ({
         seq: i.seq,
         tokens: i.tokens,
         sample: i.sample,
         returnLogits: i.returnLogits ?? false,
+        ...(i.mask ? { mask: i.mask } : {}),
       })),
+      lateMasks ? { lateMasks: true } : undefined,
     );
+    if (lateMasks) {
+      // The engine thread runs the forward pass meanwhile and waits for these before sampling:
+      // they must be supplied (or the step abandoned) whatever happens.
+      let masks: ReadonlyArray<Int32Array | undefined> | null = null;
+      let failure: unknown;
+      try {
+        masks = await lateMasks();
+      } catch (error) {
+        failure = error;
+      }
+      try {
+        this.model.supplyMasks(masks); // null abandons the step; a bad mask throws and abandons it too
+      } catch (error) {
+        failure ??= error;
+      }
+      if (failure !== undefined) {
+        await pending.catch(() => undefined);
+        throw failure;
+      }
+    }
+    const results = await pending;
     return results.map((r) => {
       const out: StepResult = { seq: r.seq, token: r.token };
       if (r.logprob !== undefined) out.logprob = r.logprob;

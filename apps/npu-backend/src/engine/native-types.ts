@@ -65,6 +65,8 @@ export interface NativeStepItem {
   tokens: readonly number[] | Int32Array;
   sample?: boolean;
   returnLogits?: boolean;
+  /** Allowed next tokens, ceil(vocabSize / 32) words. */
+  mask?: Int32Array | Uint32Array;
 }
 
 export interface NativeStepResult {
@@ -121,7 +123,10 @@ export interface NativeModel {
   ): Promise<{ seq: number; cachedTokens: number }>;
   forkSequence(seq: number, params: NativeSamplingParams): Promise<number>;
   freeSequence(seq: number): Promise<void>;
-  step(items: readonly NativeStepItem[]): Promise<NativeStepResult[]>;
+  /** With `lateMasks`, the step waits before sampling for supplyMasks() (one call per such step, in order). */
+  step(items: readonly NativeStepItem[], options?: { lateMasks?: boolean }): Promise<NativeStepResult[]>;
+  /** The masks of the oldest step started with lateMasks, one per item (null: none); null abandons that step. */
+  supplyMasks(masks: ReadonlyArray<Int32Array | Uint32Array | null | undefined> | null): void;
   /** null once closed. */
   kvStats(): NativeKvStats | null;
   gearReport(): NativeGearReport | null;

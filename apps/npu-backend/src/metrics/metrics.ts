@@ -9,6 +9,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { EngineModel } from "../engine/engine.js";
+import type { GrammarStats } from "../grammar/grammar-compiler.js";
 import type { RequestOutcome, SchedulerMetrics } from "../scheduler/scheduler-metrics.js";
 
 /** What is read from a model at scrape time. */
@@ -16,6 +17,8 @@ export interface WatchedModel {
   readonly id: string;
   readonly engine: EngineModel;
   readonly scheduler: { readonly runningRequests: number; readonly waitingRequests: number };
+  /** Structured-output grammars (absent in tests that watch a bare engine). */
+  readonly grammars?: { readonly stats: GrammarStats };
 }
 
 const PREFIX = "gearbox:";
@@ -106,6 +109,48 @@ export class GearboxMetrics {
     gauge("kv_cache_blocks_total", "KV cache blocks.", (m) => m.engine.kvStats().blocksTotal);
     gauge("num_sequences", "Engine sequences alive.", (m) => m.engine.kvStats().sequences);
     this.gearSeries();
+    this.grammarSeries();
+  }
+
+  /** The grammar compilers' cumulative counters, mirrored at scrape time. */
+  private grammarSeries(): void {
+    const watched = this.watched;
+    const registers = [this.registry];
+    const labelNames = ["model_name"];
+    const counter = (name: string, help: string, read: (s: GrammarStats) => number) =>
+      new Counter({
+        name: PREFIX + name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const m of watched) if (m.grammars) this.inc({ model_name: m.id }, read(m.grammars.stats));
+        },
+      });
+    counter(
+      "grammar_cache_hits_total",
+      "Constrained requests whose grammar was compiled already.",
+      (s) => s.hits,
+    );
+    counter(
+      "grammar_cache_misses_total",
+      "Constrained requests that compiled their grammar.",
+      (s) => s.misses,
+    );
+    counter("grammar_compile_seconds_total", "Time spent compiling grammars.", (s) => s.compileSeconds);
+    counter("grammar_masks_total", "Next-token masks computed.", (s) => s.masks);
+    counter("grammar_mask_seconds_total", "Time spent computing next-token masks.", (s) => s.maskSeconds);
+    new Gauge({
+      name: `${PREFIX}grammar_cache_entries`,
+      help: "Compiled grammars kept.",
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const m of watched) if (m.grammars) this.set({ model_name: m.id }, m.grammars.stats.cached);
+      },
+    });
   }
 
   /** Adds a model's scheduler and engine to what is read at scrape time. */

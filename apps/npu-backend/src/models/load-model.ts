@@ -7,6 +7,7 @@ import type { Config } from "../config/load-config.js";
 import type { Engine } from "../engine/engine.js";
 import { metaInteger, requireString } from "../gguf/metadata.js";
 import { readGguf } from "../gguf/reader.js";
+import { GrammarCompiler } from "../grammar/grammar-compiler.js";
 import type { CoreArbiter } from "../scheduler/core-arbiter.js";
 import { Scheduler } from "../scheduler/scheduler.js";
 import type { SchedulerMetrics } from "../scheduler/scheduler-metrics.js";
@@ -72,6 +73,7 @@ export async function loadServedModel(
       tokenizer,
       chatTemplate,
       scheduler,
+      grammars: new GrammarCompiler({ tokenizer, vocabSize: engine.info.vocabSize }),
       contextLength: engine.info.contextLength,
     };
   } catch (error) {

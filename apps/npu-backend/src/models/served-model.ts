@@ -1,6 +1,7 @@
 /** A model as the server sees it: the engine model with its tokenizer, chat template and scheduler. */
 import type { ChatTemplate } from "../chat/chat-template.js";
 import type { EngineModel } from "../engine/engine.js";
+import type { GrammarCompiler } from "../grammar/grammar-compiler.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
 
@@ -15,6 +16,8 @@ export interface ServedModel {
   readonly tokenizer: Tokenizer;
   readonly chatTemplate: ChatTemplate;
   readonly scheduler: Scheduler;
+  /** Structured output and tool-call grammars over this model's vocabulary. */
+  readonly grammars: GrammarCompiler;
   /** Most tokens one sequence may hold (prompt + completion). */
   readonly contextLength: number;
 }

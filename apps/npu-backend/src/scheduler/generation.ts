@@ -27,6 +27,20 @@ export interface GenerationObserver {
   onError(error: ApiError): void;
 }
 
+/**
+ * A choice's grammar (structured output, tool calls): the mask of allowed next tokens, and the
+ * sampled tokens fed back. The scheduler computes a step's masks while the step's forward pass runs
+ * and feeds every sampled token, end-of-generation tokens included, before anything else sees it.
+ */
+export interface TokenConstraint {
+  /** Allowed next tokens (ceil(vocab / 32) words), or undefined for all. */
+  nextMask(): Promise<Int32Array | undefined>;
+  /** Follows a sampled token; false when the grammar rejects it (a bug: the mask allowed it). */
+  accept(token: number): boolean;
+  /** Frees it; called once the choice has ended, however it ended. */
+  dispose(): void;
+}
+
 export interface GenerationRequest {
   promptTokens: readonly number[];
   /** Choices (OpenAI `n`): sequences forked from one prefill, sharing the prompt's KV blocks. */
@@ -34,6 +48,8 @@ export interface GenerationRequest {
   maxNewTokens: number;
   /** Sampling settings of each choice (length n). */
   sampling: readonly SamplingParams[];
+  /** Grammar of each choice (length n), if constrained; the scheduler disposes them. */
+  constraints?: readonly TokenConstraint[];
   /** performance.now() after which the request is ended with an error. */
   deadline: number;
   observer: GenerationObserver;

@@ -12,7 +12,13 @@
 import { type ApiError, internalError, invalidRequest, serverOverloaded } from "@gearbox/shared";
 import type { EngineModel, SamplingParams, StepItem, StepResult } from "../engine/engine.js";
 import type { CoreArbiter } from "./core-arbiter.js";
-import type { FinishReason, GenerationHandle, GenerationRequest, SampledToken } from "./generation.js";
+import type {
+  FinishReason,
+  GenerationHandle,
+  GenerationRequest,
+  SampledToken,
+  TokenConstraint,
+} from "./generation.js";
 import { reservationBlocks } from "./kv-reservation.js";
 import { FcfsQueue, type RequestQueue } from "./request-queue.js";
 import { noSchedulerMetrics, type RequestOutcome, type SchedulerMetrics } from "./scheduler-metrics.js";
@@ -47,6 +53,7 @@ class SequenceState {
   constructor(
     readonly choice: number,
     readonly tokens: number[],
+    readonly constraint: TokenConstraint | undefined,
   ) {}
 }
 
@@ -65,7 +72,7 @@ class RequestState {
   ) {
     this.choices = Array.from(
       { length: request.n },
-      (_, i) => new SequenceState(i, [...request.promptTokens]),
+      (_, i) => new SequenceState(i, [...request.promptTokens], request.constraints?.[i]),
     );
     this.forked = request.n === 1;
   }
@@ -195,10 +202,11 @@ export class Scheduler {
         tokens: p.sequence.tokens.slice(p.sequence.computed, p.sequence.computed + p.tokens),
         sample: p.sample,
       }));
+      const lateMasks = this.lateMasks(plan);
       const started = performance.now();
       let results: StepResult[];
       try {
-        results = await this.options.arbiter.run(() => this.options.model.step(items));
+        results = await this.options.arbiter.run(() => this.options.model.step(items, lateMasks));
       } catch (error) {
         this.options.onEngineError?.(error);
         const failed = new Set(plan.map((p) => p.state));
@@ -214,6 +222,18 @@ export class Scheduler {
       this.metrics.stepRan(decodeTokens, prefillTokens, (performance.now() - started) / 1000);
       this.apply(plan, results);
     }
+  }
+
+  /**
+   * The grammar masks of the step's constrained samples, computed on this thread while the engine
+   * thread runs the step's forward pass (the engine waits for them only to sample).
+   */
+  private lateMasks(plan: readonly PlannedItem[]): (() => Promise<(Int32Array | undefined)[]>) | undefined {
+    if (!plan.some((p) => p.sample && p.sequence.constraint)) return undefined;
+    return () =>
+      Promise.all(
+        plan.map((p) => (p.sample && p.sequence.constraint ? p.sequence.constraint.nextMask() : undefined)),
+      );
   }
 
   private sleep(): Promise<void> {
@@ -361,6 +381,10 @@ export class Scheduler {
     if (sequence.lastTokenAt > 0) this.metrics.interToken((now - sequence.lastTokenAt) / 1000);
     sequence.lastTokenAt = now;
 
+    if (sequence.constraint && !sequence.constraint.accept(result.token)) {
+      this.fail(state, internalError("The server's grammar failed on this request."));
+      return;
+    }
     if (this.options.isEndOfGeneration(result.token)) {
       this.finishChoice(state, sequence, "stop");
       return;
@@ -384,6 +408,7 @@ export class Scheduler {
 
   private finishChoice(state: RequestState, sequence: SequenceState, reason: FinishReason): void {
     sequence.finished = true;
+    sequence.constraint?.dispose();
     this.freeSequence(sequence.seq);
     sequence.seq = -1;
     state.request.observer.onFinish(sequence.choice, reason, sequence.generated);
@@ -421,6 +446,8 @@ export class Scheduler {
 
   /** Takes a request out of the queue or the running set and frees whatever it holds. */
   private retire(state: RequestState, outcome: RequestOutcome): void {
+    // Finished choices disposed theirs in finishChoice.
+    for (const sequence of state.choices) if (!sequence.finished) sequence.constraint?.dispose();
     if (state.phase === "waiting") this.queue.remove(state);
     if (state.phase === "running") {
       this.running.splice(this.running.indexOf(state), 1);

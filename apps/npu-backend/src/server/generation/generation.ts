@@ -7,7 +7,12 @@
 import type { ApiError } from "@gearbox/shared";
 import type { SamplingParams } from "../../engine/engine.js";
 import type { ServedModel } from "../../models/served-model.js";
-import type { FinishReason, GenerationHandle, GenerationObserver } from "../../scheduler/generation.js";
+import type {
+  FinishReason,
+  GenerationHandle,
+  GenerationObserver,
+  TokenConstraint,
+} from "../../scheduler/generation.js";
 import { ChoiceText, type EmittedToken } from "./choice-text.js";
 import { EventChannel } from "./event-channel.js";
 
@@ -24,6 +29,8 @@ export interface GenerationJob {
   maxNewTokens: number;
   /** One per choice. */
   sampling: readonly SamplingParams[];
+  /** One per choice when the output is constrained (structured output, tool calls). */
+  constraints?: readonly TokenConstraint[];
 }
 
 export interface GenerationOptions {
@@ -41,6 +48,7 @@ export class Generation {
   /** Submits every job; a job the scheduler refuses (queue full, too large) cancels the others and throws. */
   constructor(model: ServedModel, jobs: readonly GenerationJob[], options: GenerationOptions) {
     this.unfinished = jobs.reduce((sum, job) => sum + job.sampling.length, 0);
+    let submitted = 0;
     try {
       for (const job of jobs) {
         this.handles.push(
@@ -49,12 +57,16 @@ export class Generation {
             n: job.sampling.length,
             maxNewTokens: job.maxNewTokens,
             sampling: job.sampling,
+            ...(job.constraints ? { constraints: job.constraints } : {}),
             deadline: options.deadline,
             observer: this.observer(model, job, options.stops),
           }),
         );
+        submitted++;
       }
     } catch (error) {
+      // The scheduler disposes the constraints of what it took; the rest are ours to free.
+      for (const job of jobs.slice(submitted)) for (const c of job.constraints ?? []) c.dispose();
       this.cancel();
       throw error;
     }

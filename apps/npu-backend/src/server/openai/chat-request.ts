@@ -17,16 +17,6 @@ import type { ServedModel } from "../../models/served-model.js";
 export function checkChatRequest(body: ChatCompletionRequest): void {
   const unknown = unknownFields(chatCompletionRequestSchema, body);
   if (unknown[0] !== undefined) throw unsupportedParameter(unknown[0]);
-  const format = body.response_format?.type;
-  if (format !== undefined && format !== "text") {
-    throw unsupportedParameter("response_format", `Only {"type": "text"} is supported, not '${format}'.`);
-  }
-  if (body.tools && body.tools.length > 0)
-    throw unsupportedParameter("tools", "Tool calling is not implemented yet.");
-  const choice = body.tool_choice;
-  if (choice !== undefined && choice !== null && choice !== "none" && choice !== "auto") {
-    throw unsupportedParameter("tool_choice", "Tool calling is not implemented yet.");
-  }
   if (body.top_logprobs && !body.logprobs) {
     throw invalidRequest(
       "Invalid parameter 'top_logprobs': it requires 'logprobs' to be true.",
@@ -46,6 +36,21 @@ export function checkChatRequest(body: ChatCompletionRequest): void {
   });
 }
 
+/**
+ * Parallel tool calls in the history: Llama 3.x templates render one call per assistant turn (the
+ * 3.1/3.2 ones refuse more), so an assistant message with several calls becomes that many turns, one
+ * call each (the text, if any, with the first), followed as usual by the tool results.
+ */
+function splitToolCalls(message: TemplateMessage): TemplateMessage[] {
+  const calls = message.tool_calls ?? [];
+  if (message.role !== "assistant" || calls.length < 2) return [message];
+  return calls.map((call, i) => ({
+    ...message,
+    content: i === 0 ? message.content : "",
+    tool_calls: [call],
+  }));
+}
+
 function templateMessage(message: ChatMessage): TemplateMessage {
   const out: TemplateMessage = {
     role: message.role,
@@ -58,10 +63,17 @@ function templateMessage(message: ChatMessage): TemplateMessage {
 }
 
 /** The prompt: the conversation rendered by the model's chat template (which carries the BOS). */
-export function chatPromptTokens(model: ServedModel, messages: readonly ChatMessage[]): number[] {
+export function chatPromptTokens(
+  model: ServedModel,
+  messages: readonly ChatMessage[],
+  tools?: readonly unknown[],
+): number[] {
   let text: string;
   try {
-    text = model.chatTemplate.render(messages.map(templateMessage));
+    text = model.chatTemplate.render(
+      messages.map(templateMessage).flatMap(splitToolCalls),
+      tools ? { tools } : {},
+    );
   } catch (error) {
     if (error instanceof ChatTemplateError)
       throw invalidRequest(`Invalid parameter 'messages': ${error.message}.`, "messages");

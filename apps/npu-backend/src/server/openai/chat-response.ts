@@ -5,6 +5,8 @@ import type {
   ChatCompletionChunkChoice,
   ChatLogprobs,
   FinishReason,
+  ToolCall,
+  ToolCallDelta,
   Usage,
 } from "@gearbox/shared";
 import type { ResponseHead } from "./common-fields.js";
@@ -14,6 +16,8 @@ export interface FinishedChatChoice {
   text: string;
   finishReason: FinishReason;
   logprobs: ChatLogprobs | null;
+  /** Tool calls read from the answer; content is null when there are calls and no text. */
+  toolCalls?: readonly ToolCall[];
 }
 
 export function chatCompletion(
@@ -28,7 +32,10 @@ export function chatCompletion(
     model: head.model,
     choices: choices.map((c) => ({
       index: c.index,
-      message: { role: "assistant", content: c.text },
+      message:
+        c.toolCalls && c.toolCalls.length > 0
+          ? { role: "assistant", content: c.text === "" ? null : c.text, tool_calls: [...c.toolCalls] }
+          : { role: "assistant", content: c.text },
       logprobs: c.logprobs,
       finish_reason: c.finishReason,
     })),
@@ -54,6 +61,14 @@ export function contentChunk(
   logprobs: ChatLogprobs | null,
 ): ChatCompletionChunk {
   return chunk(head, [{ index, delta: { content }, logprobs, finish_reason: null }]);
+}
+
+/**
+ * A tool call delta, as OpenAI streams them: the first of each call carries index, id, type, the
+ * function's name and empty arguments; the following ones only argument fragments.
+ */
+export function toolCallChunk(head: ResponseHead, index: number, call: ToolCallDelta): ChatCompletionChunk {
+  return chunk(head, [{ index, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null }]);
 }
 
 /** The last chunk of a choice: an empty delta and why it ended. */

@@ -6,6 +6,7 @@ import {
   type FinishReason,
   sseData,
   sseDone,
+  unsupportedParameter,
 } from "@gearbox/shared";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
@@ -19,11 +20,15 @@ import {
   type FinishedChatChoice,
   finishChunk,
   roleChunk,
+  toolCallChunk,
   usageChunk,
 } from "../openai/chat-response.js";
+import { choiceConstraints } from "../openai/choice-constraints.js";
 import { responseHead, usage } from "../openai/common-fields.js";
 import { chatLogprobContent } from "../openai/logprobs.js";
 import { choiceSampling, completionBudget, stopStrings } from "../openai/request-settings.js";
+import { outputPlan } from "../openai/structured-output.js";
+import { ToolCallReader } from "../openai/tool-call-reader.js";
 import { readRequest } from "../read-body.js";
 import type { CompletionRouteDeps } from "./completion-route-deps.js";
 
@@ -31,8 +36,9 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const body = await readRequest(c, chatCompletionRequestSchema);
     checkChatRequest(body);
+    const plan = outputPlan(body);
     const model = deps.models.resolve(body.model, () => conversationText(body.messages));
-    const promptTokens = chatPromptTokens(model, body.messages);
+    const promptTokens = chatPromptTokens(model, body.messages, plan.promptTools);
     const maxNewTokens = completionBudget(
       body.max_completion_tokens ?? body.max_tokens,
       promptTokens.length,
@@ -40,11 +46,34 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
       deps.limits.maxTokensDefault,
     );
     const wantLogprobs = body.logprobs === true;
+    if (wantLogprobs && plan.toolCalling) {
+      throw unsupportedParameter("logprobs", "Log-probabilities are not returned together with tools.");
+    }
     const sampling = choiceSampling(body, model.engine.info.vocabSize, {
       logprobs: wantLogprobs,
       topLogprobs: wantLogprobs ? (body.top_logprobs ?? 0) : 0,
     });
-    const generation = new Generation(model, [{ promptTokens, firstChoice: 0, maxNewTokens, sampling }], {
+    const constraints = plan.grammar
+      ? await choiceConstraints(model, plan.grammar, sampling.length)
+      : undefined;
+    if (c.req.raw.signal.aborted) {
+      // The client left while its grammar compiled: nothing to generate for.
+      for (const constraint of constraints ?? []) constraint.dispose();
+      return new Response(null, { status: 499 });
+    }
+    const calling = plan.toolCalling;
+    const readers = sampling.map(() => (calling ? new ToolCallReader(calling) : undefined));
+    /** A choice's finish reason: "tool_calls" when it ended by itself after making calls. */
+    const finishReason = (choice: number, reason: FinishReason): FinishReason =>
+      reason === "stop" && (readers[choice]?.calls.length ?? 0) > 0 ? "tool_calls" : reason;
+    const job = {
+      promptTokens,
+      firstChoice: 0,
+      maxNewTokens,
+      sampling,
+      ...(constraints ? { constraints } : {}),
+    };
+    const generation = new Generation(model, [job], {
       stops: stopStrings(body.stop),
       deadline: performance.now() + deps.limits.requestTimeoutSeconds * 1000,
     });
@@ -75,12 +104,34 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
               return;
             }
             await begin(event.choice);
-            if (event.kind === "text") {
+            const reader = readers[event.choice];
+            if (event.kind === "text" && !reader) {
               await send(sseData(contentChunk(head, event.choice, event.text, logprobs(event.tokens))));
-            } else {
+              continue;
+            }
+            if (reader) {
+              const read = event.kind === "text" ? reader.push(event.text) : reader.finish();
+              for (const e of read) {
+                if (e.kind === "content") await send(sseData(contentChunk(head, event.choice, e.text, null)));
+                else if (e.kind === "call") {
+                  const delta = {
+                    index: e.index,
+                    id: e.id,
+                    type: "function" as const,
+                    function: { name: e.name, arguments: "" },
+                  };
+                  await send(sseData(toolCallChunk(head, event.choice, delta)));
+                } else {
+                  const delta = { index: e.index, function: { arguments: e.text } };
+                  await send(sseData(toolCallChunk(head, event.choice, delta)));
+                }
+              }
+            }
+            if (event.kind === "finish") {
               completionTokens += event.completionTokens;
-              finishes.push(event.reason);
-              await send(sseData(finishChunk(head, event.choice, event.reason)));
+              const reason = finishReason(event.choice, event.reason);
+              finishes.push(reason);
+              await send(sseData(finishChunk(head, event.choice, reason)));
             }
           }
           if (finishes.length < sampling.length) {
@@ -112,11 +163,18 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
     for await (const event of generation.events) {
       if (event.kind === "error") throw event.error;
       const choice = choices[event.choice] as FinishedChatChoice;
-      if (event.kind === "text") {
+      const reader = readers[event.choice];
+      if (reader) {
+        for (const e of event.kind === "text" ? reader.push(event.text) : reader.finish()) {
+          if (e.kind === "content") choice.text += e.text;
+        }
+      } else if (event.kind === "text") {
         choice.text += event.text;
         choice.logprobs?.content?.push(...chatLogprobContent(model.tokenizer, event.tokens));
-      } else {
-        choice.finishReason = event.reason;
+      }
+      if (event.kind === "finish") {
+        choice.finishReason = finishReason(event.choice, event.reason);
+        if (reader && reader.calls.length > 0) choice.toolCalls = reader.calls;
         completionTokens += event.completionTokens;
         finished++;
       }
