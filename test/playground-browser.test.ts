@@ -238,6 +238,7 @@ describe.skipIf(!chromiumAvailable)("playground in headless chromium", () => {
     expect(cutInAnswer).toBeGreaterThan(0);
     if (process.env.PLAYGROUND_SCREENSHOT) {
       await page.fill("#system", "You are a helpful assistant.");
+      await page.locator("#system").blur();
       await page.screenshot({ path: process.env.PLAYGROUND_SCREENSHOT });
     }
     await page.close();
@@ -293,7 +294,9 @@ describe.skipIf(!chromiumAvailable)("playground in headless chromium", () => {
   it("sends JSON mode as response_format json_schema and shows the backend's answer or its error", async () => {
     const page = await openPlayground(`${edge.url}/playground`, key);
     await waitForModels(page);
+    expect(await page.locator("#json-schema").isVisible()).toBe(false);
     await page.check("#json-mode");
+    expect(await page.locator("#json-schema").isVisible()).toBe(true);
     await page.selectOption("#model", "tiny-en");
     await page.fill("#max-tokens", "16");
     await page.fill("#prompt", "Answer in JSON");
