@@ -13,6 +13,7 @@ import type { EdgeEnv } from "./env.js";
 import { chatCompletionsEndpoint, completionHandler, completionsEndpoint } from "./routes/completions.js";
 import { healthHandler } from "./routes/health.js";
 import { modelsHandler } from "./routes/models.js";
+import { PLAYGROUND_PATH, playgroundHandler, rootHandler } from "./routes/playground.js";
 import { probeHealth } from "./upstream/health.js";
 
 /** Headers a browser client may read from our answers. */
@@ -53,6 +54,8 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   });
 
   app.get("/health", healthHandler(deps));
+  app.get("/", rootHandler);
+  app.get(PLAYGROUND_PATH, playgroundHandler);
   app.use("/v1/*", apiKeyAuth(deps.keys));
   app.get("/v1/models", modelsHandler(deps));
   const limitBody = bodyLimit({

@@ -3,7 +3,8 @@
  * --model or --config it makes the demo model (the tiny shape: real Llama 3 architecture and
  * tokenizer, random weights — it answers gibberish, fast), starts the backend on 127.0.0.1:8080
  * and the edge in workerd (`wrangler dev`) on 127.0.0.1:8787 with a fresh signing secret, makes a
- * development API key (kept in .gearbox/ for the next start), and prints ready-to-paste examples.
+ * development API key (kept in .gearbox/ for the next start), and prints ready-to-paste examples
+ * and the playground's URL.
  * Ctrl-C stops both.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -287,6 +288,8 @@ function banner(o: {
     `  base URL   ${o.edgeUrl}/v1`,
     `  API key    ${o.key}`,
     `  model      ${o.model}`,
+    "",
+    `Chat in the browser: ${o.edgeUrl}/playground (paste the API key there)`,
     "",
     "curl:",
     `  curl ${o.edgeUrl}/v1/chat/completions \\`,

@@ -23,6 +23,7 @@ import { gearsRoute } from "./routes/gears.js";
 import { healthRoute } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { modelsRoute } from "./routes/models.js";
+import { playgroundRoute } from "./routes/playground.js";
 
 export interface AppDeps {
   models: ModelRegistry;
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get("/health", healthRoute(deps.models));
   app.get("/metrics", metricsRoute(deps.metrics));
+  app.get("/playground", playgroundRoute);
 
   const maxSize = deps.limits.maxBodyBytes;
   app.use(
