@@ -1,5 +1,6 @@
 /** A model as the server sees it: the engine model with its tokenizer, chat template and scheduler. */
 import type { ChatTemplate } from "../chat/chat-template.js";
+import type { PlainContentEncoder } from "../chat/plain-content.js";
 import type { EngineModel } from "../engine/engine.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -14,6 +15,8 @@ export interface ServedModel {
   readonly engine: EngineModel;
   readonly tokenizer: Tokenizer;
   readonly chatTemplate: ChatTemplate;
+  /** Tokenizes rendered chat prompts so that message content never becomes special tokens. */
+  readonly promptEncoder: PlainContentEncoder;
   readonly scheduler: Scheduler;
   /** Most tokens one sequence may hold (prompt + completion). */
   readonly contextLength: number;

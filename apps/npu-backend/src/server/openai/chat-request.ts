@@ -61,13 +61,15 @@ function templateMessage(message: ChatMessage): TemplateMessage {
 export function chatPromptTokens(model: ServedModel, messages: readonly ChatMessage[]): number[] {
   let text: string;
   try {
-    text = model.chatTemplate.render(messages.map(templateMessage));
+    // Every caller-supplied string is escaped so that only the template's markup makes special tokens.
+    const escaped = messages.map((m) => model.promptEncoder.escapeDeep(templateMessage(m)));
+    text = model.chatTemplate.render(escaped);
   } catch (error) {
     if (error instanceof ChatTemplateError)
       throw invalidRequest(`Invalid parameter 'messages': ${error.message}.`, "messages");
     throw error;
   }
-  return model.tokenizer.encode(text, { addBos: false, parseSpecial: true });
+  return model.promptEncoder.encodeRendered(text);
 }
 
 function messageText(message: ChatMessage): string {
