@@ -103,6 +103,13 @@ export class Scheduler {
   private wokenWhileBusy = false;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  /**
+   * Set from planning a step until it is handed to the engine. Between the two the loop may wait
+   * for the shared CoreArbiter (another model's step); a sequence freed then would be freed before
+   * the step that names it, and the engine would refuse the whole step. Frees wait here instead.
+   */
+  private stepPending = false;
+  private deferredFrees: number[] = [];
   private readonly loopDone: Promise<void>;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -197,9 +204,16 @@ export class Scheduler {
       }));
       const started = performance.now();
       let results: StepResult[];
+      this.stepPending = true;
       try {
-        results = await this.options.arbiter.run(() => this.options.model.step(items));
+        results = await this.options.arbiter.run(() => {
+          const step = this.options.model.step(items);
+          // The engine runs its calls in order: frees issued now run after this step.
+          this.flushDeferredFrees();
+          return step;
+        });
       } catch (error) {
+        this.flushDeferredFrees();
         this.options.onEngineError?.(error);
         const failed = new Set(plan.map((p) => p.state));
         for (const state of failed) this.fail(state, internalError("The engine failed while generating."));
@@ -440,8 +454,17 @@ export class Scheduler {
     }
   }
 
+  private flushDeferredFrees(): void {
+    this.stepPending = false;
+    for (const seq of this.deferredFrees.splice(0)) this.freeSequence(seq);
+  }
+
   private freeSequence(seq: number): void {
     if (seq < 0) return;
+    if (this.stepPending) {
+      this.deferredFrees.push(seq);
+      return;
+    }
     this.options.model.freeSequence(seq).catch((error: unknown) => this.options.onEngineError?.(error));
   }
 }
