@@ -240,6 +240,61 @@ describe("continuous batching on the engine", () => {
     });
   });
 
+  it("a cancel while the step waits for the other model's turn affects no other request", async () => {
+    // Model a plans a step, then waits in the shared arbiter while b runs; a request of a is cancelled
+    // right then. Its sequence must not be freed before a's step is sent (the engine would refuse
+    // the step with "unknown sequence" and fail every request in it).
+    const errors: unknown[] = [];
+    let bSteps = 0;
+    let cancelVictim: (() => void) | undefined;
+    const b: EngineModel = {
+      ...watched(smallCache).spy,
+      step: async (items) => {
+        bSteps++;
+        if (bSteps === 5 && cancelVictim) {
+          // Let a's loop plan its next step and queue behind this turn, then cancel.
+          for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+          cancelVictim();
+        }
+        return smallCache.step(items);
+      },
+    };
+    const arbiter = new CoreArbiter();
+    const onEngineError = (e: unknown) => errors.push(e);
+    const sa = new Scheduler({
+      model: engine,
+      isEndOfGeneration: (t) => t === EOS,
+      maxQueue: 8,
+      maxRunningSequences: 16,
+      stepTokens: 64,
+      arbiter,
+      onEngineError,
+    });
+    const sb = new Scheduler({
+      model: b,
+      isEndOfGeneration: (t) => t === EOS,
+      maxQueue: 8,
+      maxRunningSequences: 16,
+      stepTokens: 64,
+      arbiter,
+      onEngineError,
+    });
+    const victim = request(sa, prompt(8), 30);
+    const other = request(sa, prompt(8, 3000), 30, 2);
+    cancelVictim = () => victim.handle.cancel();
+    const busyB = request(sb, prompt(8, 9000), 30);
+    await Promise.all([other.outcome.done, busyB.outcome.done]);
+    await Promise.all([sa.close(CLOSED), sb.close(CLOSED)]);
+    expect(bSteps).toBeGreaterThan(5);
+    expect(errors).toEqual([]);
+    expect(other.outcome.error).toBeUndefined();
+    expect(other.outcome.tokens.map((t) => t.length)).toEqual([30, 30]);
+    expect(busyB.outcome.error).toBeUndefined();
+    expect(victim.outcome.error).toBeUndefined();
+    expect(victim.outcome.tokens[0]?.length).toBeLessThan(30);
+    expect(engine.kvStats().sequences).toBe(0);
+  });
+
   it("refuses a request larger than the whole cache at once", () => {
     const s = scheduler(smallCache, 64);
     expect(() => request(s, prompt(600), 100)).toThrow(/cache holds 512/);

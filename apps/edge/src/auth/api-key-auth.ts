@@ -32,10 +32,9 @@ export function apiKeyAuth(cache: KeyCache): MiddlewareHandler<EdgeEnv> {
       );
     }
     const hash = await hashApiKey(presented);
-    const record = cache.get(hash) ?? (await readRecord(c.env.API_KEYS, hash));
+    const record = await cache.lookup(hash, () => readRecord(c.env.API_KEYS, hash));
     if (!record || !(await timingSafeEqual(record.hash, hash)))
       throw invalidApiKey("Incorrect API key provided.");
-    cache.set(hash, record);
     c.set("apiKey", record);
     await next();
   };

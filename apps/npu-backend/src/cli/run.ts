@@ -1,5 +1,6 @@
 /** `gearbox run`: one generation from the command line, on the engine directly (no server). */
 import { ChatTemplate } from "../chat/chat-template.js";
+import { PlainContentEncoder } from "../chat/plain-content.js";
 import { defaultSampling, type SamplingParams } from "../engine/engine.js";
 import { nativeEngine } from "../engine/native-engine.js";
 import { readGguf } from "../gguf/reader.js";
@@ -78,10 +79,11 @@ export async function run(argv: string[]): Promise<number> {
     if (o["prompt-tokens"] !== undefined) {
       prompt = parseTokenList(o["prompt-tokens"], "prompt-tokens");
     } else if (o.chat) {
+      const plain = new PlainContentEncoder(tokenizer);
       const text = ChatTemplate.fromGguf(file.metadata).render([
-        { role: "user", content: o.prompt as string },
+        { role: "user", content: plain.escape(o.prompt as string) },
       ]);
-      prompt = tokenizer.encode(text, { addBos: false, parseSpecial: true });
+      prompt = plain.encodeRendered(text);
     } else {
       prompt = tokenizer.encode(o.prompt as string, { addBos: true });
     }

@@ -2,7 +2,9 @@
  * Loading one configured model: its tokenizer and chat template from the GGUF header, the engine
  * model (weights, KV cache, gears compiled and warmed), and a scheduler over it.
  */
+
 import { ChatTemplate } from "../chat/chat-template.js";
+import { PlainContentEncoder } from "../chat/plain-content.js";
 import type { Config } from "../config/load-config.js";
 import type { Engine } from "../engine/engine.js";
 import { metaInteger, requireString } from "../gguf/metadata.js";
@@ -72,6 +74,7 @@ export async function loadServedModel(
       engine,
       tokenizer,
       chatTemplate,
+      promptEncoder: new PlainContentEncoder(tokenizer),
       scheduler,
       grammars: new GrammarCompiler({ tokenizer, vocabSize: engine.info.vocabSize }),
       contextLength: engine.info.contextLength,

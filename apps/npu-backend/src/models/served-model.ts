@@ -1,5 +1,6 @@
 /** A model as the server sees it: the engine model with its tokenizer, chat template and scheduler. */
 import type { ChatTemplate } from "../chat/chat-template.js";
+import type { PlainContentEncoder } from "../chat/plain-content.js";
 import type { EngineModel } from "../engine/engine.js";
 import type { GrammarCompiler } from "../grammar/grammar-compiler.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
@@ -15,6 +16,8 @@ export interface ServedModel {
   readonly engine: EngineModel;
   readonly tokenizer: Tokenizer;
   readonly chatTemplate: ChatTemplate;
+  /** Tokenizes rendered chat prompts so that message content never becomes special tokens. */
+  readonly promptEncoder: PlainContentEncoder;
   readonly scheduler: Scheduler;
   /** Structured output and tool-call grammars over this model's vocabulary. */
   readonly grammars: GrammarCompiler;

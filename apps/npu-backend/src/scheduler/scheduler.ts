@@ -110,6 +110,13 @@ export class Scheduler {
   private wokenWhileBusy = false;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  /**
+   * Set from planning a step until it is handed to the engine. Between the two the loop may wait
+   * for the shared CoreArbiter (another model's step); a sequence freed then would be freed before
+   * the step that names it, and the engine would refuse the whole step. Frees wait here instead.
+   */
+  private stepPending = false;
+  private deferredFrees: number[] = [];
   private readonly loopDone: Promise<void>;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -205,9 +212,16 @@ export class Scheduler {
       const lateMasks = this.lateMasks(plan);
       const started = performance.now();
       let results: StepResult[];
+      this.stepPending = true;
       try {
-        results = await this.options.arbiter.run(() => this.options.model.step(items, lateMasks));
+        results = await this.options.arbiter.run(() => {
+          const step = this.options.model.step(items, lateMasks);
+          // The engine runs its calls in order: frees issued now run after this step.
+          this.flushDeferredFrees();
+          return step;
+        });
       } catch (error) {
+        this.flushDeferredFrees();
         this.options.onEngineError?.(error);
         const failed = new Set(plan.map((p) => p.state));
         for (const state of failed) this.fail(state, internalError("The engine failed while generating."));
@@ -467,8 +481,17 @@ export class Scheduler {
     }
   }
 
+  private flushDeferredFrees(): void {
+    this.stepPending = false;
+    for (const seq of this.deferredFrees.splice(0)) this.freeSequence(seq);
+  }
+
   private freeSequence(seq: number): void {
     if (seq < 0) return;
+    if (this.stepPending) {
+      this.deferredFrees.push(seq);
+      return;
+    }
     this.options.model.freeSequence(seq).catch((error: unknown) => this.options.onEngineError?.(error));
   }
 }

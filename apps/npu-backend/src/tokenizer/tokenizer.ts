@@ -211,6 +211,11 @@ export class Tokenizer {
     return this.specialIds.get(text);
   }
 
+  /** Every special token's text (control and user-defined) with its id, e.g. "<|eot_id|>" → 128009. */
+  specialTokenTexts(): ReadonlyMap<string, number> {
+    return this.specialIds;
+  }
+
   isControl(id: number): boolean {
     return this.types[id] === TokenType.control;
   }

@@ -70,16 +70,22 @@ export function chatPromptTokens(
 ): number[] {
   let text: string;
   try {
+    // Every caller-supplied string (messages and tool definitions) is escaped so that only the
+    // template's markup makes special tokens.
+    const enc = model.promptEncoder;
     text = model.chatTemplate.render(
-      messages.map(templateMessage).flatMap(splitToolCalls),
-      tools ? { tools } : {},
+      messages
+        .map(templateMessage)
+        .flatMap(splitToolCalls)
+        .map((m) => enc.escapeDeep(m)),
+      tools ? { tools: enc.escapeDeep(tools) } : {},
     );
   } catch (error) {
     if (error instanceof ChatTemplateError)
       throw invalidRequest(`Invalid parameter 'messages': ${error.message}.`, "messages");
     throw error;
   }
-  return model.tokenizer.encode(text, { addBos: false, parseSpecial: true });
+  return model.promptEncoder.encodeRendered(text);
 }
 
 function messageText(message: ChatMessage): string {
