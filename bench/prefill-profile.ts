@@ -43,6 +43,8 @@ for (const P of lengths) {
   const total = stages.reduce((a, [, v]) => a + v, 0);
   process.stdout.write(`prefill ${P}: ${ms.toFixed(0)} ms, ${((P / ms) * 1000).toFixed(1)} tok/s\n`);
   for (const [k, v] of stages.sort((a, b) => b[1] - a[1]))
-    process.stdout.write(`  ${k.padEnd(10)} ${v.toFixed(1).padStart(9)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%\n`);
+    process.stdout.write(
+      `  ${k.padEnd(10)} ${v.toFixed(1).padStart(9)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%\n`,
+    );
 }
 await model.close();
