@@ -84,3 +84,17 @@ describe("token estimates", () => {
     expect(estimateCompletionTokens({ model: "m", prompt: ["a", "b"], max_tokens: 5, n: 2 })).toBe(2 + 20);
   });
 });
+
+describe("token estimate of long inputs", () => {
+  // js-tiktoken on one 900,000-letter pre-token runs for hours (BPE is quadratic); the timeout only
+  // says "it finishes", it measures nothing.
+  it("counts a 900,000-character run of one letter and of random letters", { timeout: 60_000 }, () => {
+    expect(countTokens("a".repeat(900_000))).toBe(112_500);
+    let s = 7;
+    const letters = Array.from({ length: 200_000 }, () => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return String.fromCharCode(97 + (s % 26));
+    }).join("");
+    expect(countTokens(letters)).toBeGreaterThan(50_000);
+  });
+});

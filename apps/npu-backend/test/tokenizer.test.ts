@@ -182,3 +182,21 @@ describe("stream decoder", () => {
     expect(ids.map((id) => shown.push(id)).join("") + shown.flush()).toBe("<|begin_of_text|>Hi<|eot_id|>");
   });
 });
+
+describe("long inputs", () => {
+  // Without cutting long runs, BPE on one 900,000-letter pre-token takes about 12 minutes (it is
+  // quadratic); the test's timeout only says "it finishes", it measures nothing.
+  it("tokenizes a 900,000-character run of one letter, and decodes it back", { timeout: 60_000 }, () => {
+    const text = "a".repeat(900_000);
+    const ids = tok.encode(text, { addBos: false });
+    expect(tok.decode(ids)).toBe(text);
+    expect(ids.length).toBeLessThan(200_000);
+  });
+
+  it("keeps special-token parsing inside a long run of punctuation", () => {
+    const text = `${"!".repeat(255)}<|eot_id|>${"!".repeat(2000)}`;
+    const eot = tok.specialTokenId("<|eot_id|>") as number;
+    expect(tok.encode(text, { addBos: false, parseSpecial: true })).toContain(eot);
+    expect(tok.encode(text, { addBos: false, parseSpecial: false })).not.toContain(eot);
+  });
+});

@@ -3,6 +3,7 @@ export * from "./completions.js";
 export * from "./digest.js";
 export * from "./errors.js";
 export * from "./keys.js";
+export * from "./long-runs.js";
 export * from "./models.js";
 export {
   type FinishReason,

@@ -4,7 +4,7 @@
  * plus the completion budget the client asked for. The rate limiter reserves this much and
  * settles with the real usage from the backend's usage chunk afterwards.
  */
-import type { ChatCompletionRequest, CompletionRequest } from "@gearbox/shared";
+import { type ChatCompletionRequest, type CompletionRequest, splitLongRuns } from "@gearbox/shared";
 import { Tiktoken } from "js-tiktoken/lite";
 import cl100kBase from "js-tiktoken/ranks/cl100k_base";
 
@@ -12,11 +12,29 @@ import cl100kBase from "js-tiktoken/ranks/cl100k_base";
 // costs tens of milliseconds of CPU, which only keys with a token limit should pay, and only once.
 let encoder: Tiktoken | undefined;
 
+/** Longest run of one character class counted in one piece (words longer than this are rare). */
+export const ESTIMATE_MAX_RUN = 32;
+
 /** Tokens of a text; special-token markers in it are counted as plain text. */
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
   encoder ??= new Tiktoken(cl100kBase);
-  return encoder.encode(text, [], []).length;
+  // Long runs of one character class are counted in short pieces: BPE is quadratic in a
+  // pre-token's length, and js-tiktoken would spend hours on a 900,000-letter run (and ~4 ms on
+  // each 256-character piece). Repeated pieces (a run of one letter) are counted once.
+  const pieces = splitLongRuns(text, ESTIMATE_MAX_RUN);
+  if (pieces.length === 1) return encoder.encode(text, [], []).length;
+  const seen = new Map<string, number>();
+  let count = 0;
+  for (const piece of pieces) {
+    let n = seen.get(piece);
+    if (n === undefined) {
+      n = encoder.encode(piece, [], []).length;
+      if (seen.size < 1024) seen.set(piece, n);
+    }
+    count += n;
+  }
+  return count;
 }
 
 /** Tokens the chat template adds around each message (role header, end-of-turn). */

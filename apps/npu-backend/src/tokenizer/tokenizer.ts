@@ -4,6 +4,7 @@
  * vocabulary is a tiktoken vocabulary, so a token's id is its merge rank, and tiktoken's whole-piece
  * lookup matches the `ignore_merges` behaviour of HF and llama.cpp.
  */
+import { MAX_BPE_RUN, splitLongRuns } from "@gearbox/shared";
 import { Tiktoken } from "tiktoken/lite";
 import {
   metaBool,
@@ -72,6 +73,7 @@ export class Tokenizer {
   private readonly starts: Uint32Array;
   private readonly specialIds: ReadonlyMap<string, number>;
   private readonly alwaysSpecial: string[];
+  private readonly specialTexts: string[];
   private readonly bpe: Tiktoken;
   private readonly utf8 = new TextDecoder("utf-8");
 
@@ -154,6 +156,7 @@ export class Tokenizer {
     this.starts = starts;
     this.specialIds = specialIds;
     this.alwaysSpecial = alwaysSpecial;
+    this.specialTexts = [...specialIds.keys()];
     this.eogIds = eog;
     this.bpe = new Tiktoken(ranks.join("\n"), Object.fromEntries(specialIds), LLAMA3_SPLIT_PATTERN);
   }
@@ -161,12 +164,14 @@ export class Tokenizer {
   /** Text to token ids. */
   encode(text: string, options: EncodeOptions = {}): number[] {
     const allowed = options.parseSpecial ? "all" : this.alwaysSpecial;
-    const ids = this.bpe.encode(text, allowed, []);
     const addBos = options.addBos ?? this.addBos;
-    const out: number[] = new Array(ids.length + (addBos ? 1 : 0));
-    let o = 0;
-    if (addBos) out[o++] = this.bosId;
-    for (let i = 0; i < ids.length; i++) out[o++] = ids[i] as number;
+    const out: number[] = addBos ? [this.bosId] : [];
+    // Long runs of one character class are encoded in pieces: BPE is quadratic in a pre-token's length.
+    const protect = options.parseSpecial ? this.specialTexts : this.alwaysSpecial;
+    for (const piece of splitLongRuns(text, MAX_BPE_RUN, protect)) {
+      const ids = this.bpe.encode(piece, allowed, []);
+      for (let i = 0; i < ids.length; i++) out.push(ids[i] as number);
+    }
     return out;
   }
 
