@@ -1,6 +1,6 @@
 /**
  * `gearbox run --json` and `gearbox bench --json` as a user runs them (the built CLI in a child
- * process): their output shapes are contracts (DESIGN.md).
+ * process): their output shapes are contracts (README, "The CLI").
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Gears (DESIGN.md): plans per shape bucket, hits for any size inside a bucket, misses that never
+ * Gears (docs/engine.md): plans per shape bucket, hits for any size inside a bucket, misses that never
  * block (the generic plan runs, the gear builds in the background), an LRU bounded by bytes, and
  * persisted plans that are verified on load (a corrupted file is rebuilt and reported).
  */

@@ -20,7 +20,7 @@
 //   static constexpr int kDotStep;                    K multiple for the row dots (0: none)
 //   static float dot_f32(const float*, const float*, int64_t K);
 //   static float dot_f16(const uint16_t*, const uint16_t*, int64_t K);
-//   static constexpr int kBf16Step;                   0 when the set has no bf16 dot
+//   static constexpr int kBf16Step;                   0 when the set has no bf16 dot, else also
 //   static float dot_bf16(const uint16_t*, const uint16_t*, int64_t K);
 //   static int tile_variants(WeightFormat, int64_t M, TileShape*, int cap);
 #pragma once

@@ -133,12 +133,12 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
     for (int c = 0; c < NC; c++) facc[r][c][0] = facc[r][c][1] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* t = w0 + b * TB;
-    __m256i iacc[MR][NC][2];
-    if constexpr (Q4) {
+    __m256i iacc[MR][NC][2];  // int16 pairs (Q4_0, until the block's vpmaddwd) or int32 sums (Q8_0)
 #pragma GCC unroll 8
-      for (int r = 0; r < MR; r++)
+    for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
-        for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = _mm256_setzero_si256();
+      for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = _mm256_setzero_si256();
+    if constexpr (Q4) {
 #pragma GCC unroll 4
       for (int p = 0; p < 4; p++)
 #pragma GCC unroll 4
@@ -163,10 +163,6 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
           for (int h = 0; h < 2; h++) iacc[r][c][h] = _mm256_add_epi32(_mm256_madd_epi16(iacc[r][c][h], ones), start);
       }
     } else {
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int kg = 0; kg < 8; kg++)
 #pragma GCC unroll 4
@@ -410,8 +406,7 @@ struct Isa {
   static constexpr int kDotStep = 8;
   static constexpr auto dot_f32 = &gb::dot_f32;
   static constexpr auto dot_f16 = &gb::dot_f16;
-  static constexpr int kBf16Step = 0;  // bf16 goes to the portable set
-  static constexpr auto dot_bf16 = &gb::dot_f16;  // never called (kBf16Step = 0)
+  static constexpr int kBf16Step = 0;  // no bf16 dot: bf16 goes to the portable set
   static constexpr auto tile_variants = &gb::tile_variants;
 };
 

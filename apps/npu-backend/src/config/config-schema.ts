@@ -102,7 +102,7 @@ export const limitsSchema = z.strictObject({
 });
 
 export const authSchema = z.strictObject({
-  /** The secret the edge signs requests with (HMAC, see DESIGN.md); "env:NAME" reads it from the environment. */
+  /** The secret the edge signs requests with (HMAC-SHA256 over method, path, timestamp and body hash; docs/backend.md); "env:NAME" reads it from the environment. */
   upstreamSecret: secretRef.optional(),
   /** Keys the backend itself accepts as `Authorization: Bearer KEY` (for running without the edge). */
   apiKeys: z.array(secretRef).default([]),
