@@ -117,6 +117,8 @@ export class Scheduler {
    */
   private stepPending = false;
   private deferredFrees: number[] = [];
+  /** Frees sent to the engine and not yet done: close() waits for them (KV state settled). */
+  private readonly freesInFlight = new Set<Promise<void>>();
   private readonly loopDone: Promise<void>;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -189,6 +191,8 @@ export class Scheduler {
     for (const state of [...this.queue, ...this.running]) this.fail(state, error);
     this.wakeUp();
     await this.loopDone;
+    this.flushDeferredFrees();
+    await Promise.all([...this.freesInFlight]);
   }
 
   // ---------------------------------------------------------------- the loop
@@ -492,6 +496,10 @@ export class Scheduler {
       this.deferredFrees.push(seq);
       return;
     }
-    this.options.model.freeSequence(seq).catch((error: unknown) => this.options.onEngineError?.(error));
+    const done = this.options.model
+      .freeSequence(seq)
+      .catch((error: unknown) => this.options.onEngineError?.(error))
+      .finally(() => this.freesInFlight.delete(done));
+    this.freesInFlight.add(done);
   }
 }
