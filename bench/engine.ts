@@ -5,7 +5,14 @@
  * speed limit). Each engine runs in its own child process, alternately; figures are medians.
  *
  *   node bench/run-ts.mjs bench/engine.ts [--shapes 1b,3b] [--type q8_0] [--threads 2] [--runs 3]
- *                                         [--write docs/BENCHMARKS.md]
+ *     [--prompt-lengths 16,64,256,512] [--batches 1,4,8,16] [--isa avx2|avx512|portable]
+ *     [--llama-bin .cache/llama.cpp/build-avx2/bin] [--write docs/BENCHMARKS.md] [--json FILE]
+ *
+ * --isa forces gearbox's kernel set (GEARBOX_ISA). --llama-bin measures llama.cpp with its own
+ * llama-bench (prefill) and llama-batched-bench (decode at every batch size, 16-token prompts as
+ * gearbox's decode) from a build made by `bash bench/build-llamacpp.sh --isa ...`, so both engines
+ * can be held to the same instruction set; without it the anchor is node-llama-cpp's prebuilt
+ * binary, which cannot batch sequences (no batched column then).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -22,6 +29,9 @@ const { values: o } = parseArgs({
     "prompt-lengths": { type: "string", default: "16,64,256,512" },
     batches: { type: "string", default: "1,4,8,16" },
     gen: { type: "string", default: "32" },
+    isa: { type: "string" },
+    "llama-bin": { type: "string" },
+    json: { type: "string" },
     write: { type: "string" },
     child: { type: "string" },
     model: { type: "string" },
@@ -88,6 +98,45 @@ async function llamaChild(path: string): Promise<Row> {
   return row;
 }
 
+/** llama.cpp's own tools, one process per tool and run (they are the child processes). */
+function llamaBinRow(path: string): Row {
+  const dir = o["llama-bin"] as string;
+  const tool = (name: string, args: string[]) => {
+    const r = spawnSync(join(dir, name), args, { encoding: "utf8", maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+    return r.stdout;
+  };
+  const t = String(threads);
+  const row: Row = { prefill: {}, decode: {}, load_ms: Number.NaN, peak_rss_bytes: Number.NaN };
+  const pp = JSON.parse(
+    tool("llama-bench", [
+      "-m",
+      path,
+      "-p",
+      promptLengths.join(","),
+      "-n",
+      "0",
+      "-r",
+      "1",
+      "-t",
+      t,
+      "-o",
+      "json",
+    ]),
+  ) as Array<{ n_prompt: number; avg_ts: number }>;
+  for (const r of pp) row.prefill[r.n_prompt] = r.avg_ts;
+  const ctx = Math.max(...batches) * (16 + gen) + 64;
+  const tg = tool("llama-batched-bench", [
+    ...["-m", path, "-c", String(ctx), "-b", "2048", "-ub", "512", "-npp", "16", "-ntg", String(gen)],
+    ...["-npl", batches.join(","), "-t", t, "--output-format", "jsonl"],
+  ]);
+  for (const line of tg.split("\n").filter((l) => l.startsWith("{"))) {
+    const r = JSON.parse(line) as { pl: number; speed_tg: number };
+    row.decode[r.pl] = r.speed_tg;
+  }
+  return row;
+}
+
 async function gearboxChild(path: string): Promise<Row> {
   const { benchModel } = await import("../apps/npu-backend/src/cli/bench.js");
   const r = await benchModel(path, { promptLengths, gen, batches, repeat: 1, threads });
@@ -100,6 +149,9 @@ async function gearboxChild(path: string): Promise<Row> {
 }
 
 function runChild(which: string, path: string): Row {
+  if (which === "llama" && o["llama-bin"]) return llamaBinRow(path);
+  const env: NodeJS.ProcessEnv = { ...process.env, GEARBOX_PROFILE: "" };
+  if (o.isa) env.GEARBOX_ISA = o.isa;
   const r = spawnSync(
     process.execPath,
     [
@@ -118,7 +170,7 @@ function runChild(which: string, path: string): Row {
       "--gen",
       String(gen),
     ],
-    { encoding: "utf8", maxBuffer: 1 << 24, env: { ...process.env, GEARBOX_PROFILE: "" } },
+    { encoding: "utf8", maxBuffer: 1 << 24, env },
   );
   const line = r.stdout.trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !line.startsWith("{")) throw new Error(`${which} failed: ${r.stderr}\n${r.stdout}`);
@@ -143,8 +195,10 @@ async function ensureModel(shape: string, type: string): Promise<string> {
 }
 
 function fmt(v: number | undefined, digits = 1) {
-  return v === undefined ? "–" : v.toFixed(digits);
+  return v === undefined || Number.isNaN(v) ? "–" : v.toFixed(digits);
 }
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined && !Number.isNaN(a) && !Number.isNaN(b) ? `${(a / b).toFixed(2)}×` : "–";
 
 async function main() {
   if (o.child) {
@@ -157,10 +211,15 @@ async function main() {
   const lines: string[] = [];
   const bw = await bandwidth();
   const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const anchor = o["llama-bin"]
+    ? `llama.cpp's llama-bench / llama-batched-bench from \`${o["llama-bin"]}\``
+    : "llama.cpp through node-llama-cpp 3.21.1 (its prebuilt binary)";
   lines.push(
-    `Machine: ${cpu}, ${threads} threads; read bandwidth ${bw.toFixed(1)} GB/s (${threads} threads, 2 GiB buffer, best of 5).`,
+    `Machine: ${cpu}, ${threads} threads; read bandwidth ${bw.toFixed(1)} GB/s (${threads} threads, 2 GiB buffer, best of 5). ` +
+      `gearbox kernel set: ${o.isa ?? "this CPU's best"}; anchor: ${anchor}.`,
   );
   lines.push("");
+  const json: Record<string, { gearbox: Row[]; llama: Row[]; file_bytes: number }> = {};
   for (const shape of (o.shapes as string).split(",")) {
     const path = await ensureModel(shape, o.type as string);
     const fileBytes = statSync(path).size;
@@ -171,33 +230,53 @@ async function main() {
       ours.push(runChild("gearbox", path));
       theirs.push(runChild("llama", path));
     }
+    json[shape] = { gearbox: ours, llama: theirs, file_bytes: fileBytes };
     const med = (rows: Row[], pick: (r: Row) => number | undefined) => {
-      const v = rows.map(pick).filter((x): x is number => x !== undefined);
+      const v = rows.map(pick).filter((x): x is number => x !== undefined && !Number.isNaN(x));
       return v.length ? median(v) : undefined;
+    };
+    // The median of the per-run ratios (runs alternate, so each pair saw the same machine state).
+    const pairRatio = (pick: (r: Row) => number | undefined) => {
+      const v: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const a = pick(ours[i] as Row);
+        const b = pick(theirs[i] as Row);
+        if (a !== undefined && b !== undefined && !Number.isNaN(a) && !Number.isNaN(b)) v.push(a / b);
+      }
+      return v.length ? `${median(v).toFixed(2)}×` : "–";
     };
     const floor = (bw * 1e9) / fileBytes;
     lines.push(`### ${shape} ${o.type} (${(fileBytes / 1e9).toFixed(2)} GB)`);
     lines.push("");
-    lines.push("| | gearbox | llama.cpp | ratio |");
+    lines.push("| | gearbox | llama.cpp | ratio (median of pair ratios) |");
     lines.push("|---|---:|---:|---:|");
     for (const P of promptLengths) {
-      const a = med(ours, (r) => r.prefill[P]);
-      const b = med(theirs, (r) => r.prefill[P]);
       lines.push(
-        `| prefill ${P} tokens (tok/s) | ${fmt(a)} | ${fmt(b)} | ${a && b ? (a / b).toFixed(2) : "–"}× |`,
+        `| prefill ${P} tokens (tok/s) | ${fmt(med(ours, (r) => r.prefill[P]))} | ${fmt(med(theirs, (r) => r.prefill[P]))} | ${pairRatio((r) => r.prefill[P])} |`,
       );
     }
     const d1 = med(ours, (r) => r.decode[1]);
     const l1 = med(theirs, (r) => r.decode[1]);
     lines.push(
-      `| decode, 1 sequence (tok/s) | ${fmt(d1, 2)} | ${fmt(l1, 2)} | ${d1 && l1 ? (d1 / l1).toFixed(2) : "–"}× |`,
+      `| decode, 1 sequence (tok/s) | ${fmt(d1, 2)} | ${fmt(l1, 2)} | ${pairRatio((r) => r.decode[1])} |`,
     );
     lines.push(
       `| decode vs read-bandwidth floor (${floor.toFixed(1)} tok/s) | ${d1 ? ((100 * d1) / floor).toFixed(0) : "–"}% | ${l1 ? ((100 * l1) / floor).toFixed(0) : "–"}% | |`,
     );
     for (const B of batches.filter((b) => b > 1))
       lines.push(
-        `| decode, ${B} sequences, aggregate (tok/s) | ${fmt(med(ours, (r) => r.decode[B]))} | see note | |`,
+        `| decode, ${B} sequences, aggregate (tok/s) | ${fmt(med(ours, (r) => r.decode[B]))} | ${o["llama-bin"] ? fmt(med(theirs, (r) => r.decode[B])) : "see note"} | ${pairRatio((r) => r.decode[B])} |`,
+      );
+    const p0 = promptLengths[0] as number;
+    for (const P of promptLengths.slice(1))
+      lines.push(
+        `| prefill ${P} vs ${p0} tokens (tok/s ratio) | ${ratio(
+          med(ours, (r) => r.prefill[P]),
+          med(ours, (r) => r.prefill[p0]),
+        )} | ${ratio(
+          med(theirs, (r) => r.prefill[P]),
+          med(theirs, (r) => r.prefill[p0]),
+        )} | |`,
       );
     lines.push(
       `| load (ms) | ${fmt(
@@ -209,24 +288,32 @@ async function main() {
       )} | |`,
     );
     lines.push(
-      `| peak RSS (MB) | ${fmt((med(ours, (r) => r.peak_rss_bytes) ?? 0) / 1e6, 0)} | ${fmt((med(theirs, (r) => r.peak_rss_bytes) ?? 0) / 1e6, 0)} | |`,
+      `| peak RSS (MB) | ${fmt((med(ours, (r) => r.peak_rss_bytes) ?? Number.NaN) / 1e6, 0)} | ${fmt((med(theirs, (r) => r.peak_rss_bytes) ?? Number.NaN) / 1e6, 0)} | |`,
     );
     lines.push("");
   }
+  if (!o["llama-bin"])
+    lines.push(
+      "Batched decode has no llama.cpp column: node-llama-cpp 3.21.1 evaluates parallel sequences one after another, " +
+        "so it is no anchor; run with `--llama-bin` for llama-batched-bench. ",
+    );
   lines.push(
-    "Batched decode has no llama.cpp column: node-llama-cpp 3.21.1 evaluates parallel sequences one after another " +
-      "(4 sequences: 22.5 tok/s in all), so it is no anchor. The anchor is llama.cpp's own llama-batched-bench " +
-      "(same build family, this machine kind, 64-token prompts, 32 generated): 1b q8_0 42 / 57 / 68 tok/s and " +
-      "3b q8_0 20 / 24 / 27 tok/s at 4 / 8 / 16 sequences. Peak RSS includes the gear arenas (about 250 MB for the " +
-      "1b ladder) and the KV blocks touched; the KV cache is reserved lazily (1024 MiB budget here).",
+    "Peak RSS includes the gear arenas and the KV blocks touched; the KV cache is reserved lazily (1024 MiB budget here).",
   );
   lines.push("");
+  if (o.json)
+    writeFileSync(
+      o.json,
+      `${JSON.stringify({ machine: cpu, threads, isa: o.isa ?? null, anchor, bandwidth_gbs: bw, models: json }, null, 2)}\n`,
+    );
   const report = lines.join("\n");
   process.stdout.write(`${report}\n`);
   if (o.write) {
     const file = o.write;
-    const begin = "<!-- engine:begin -->";
-    const end = "<!-- engine:end -->";
+    // One block per kernel set, so every instruction set measured keeps its own table.
+    const key = o.isa ? `engine-${o.isa}` : "engine";
+    const begin = `<!-- ${key}:begin -->`;
+    const end = `<!-- ${key}:end -->`;
     const command = `node bench/run-ts.mjs bench/engine.ts ${process.argv
       .slice(2)
       .filter((a) => a !== "--write" && a !== file)
@@ -235,7 +322,7 @@ async function main() {
     const old = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
     const next = old.includes(begin)
       ? old.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), block)
-      : `${old.trimEnd()}\n\n## Engine\n\n${block}\n`;
+      : `${old.trimEnd()}\n\n## Engine${o.isa ? ` (${o.isa} kernels)` : ""}\n\n${block}\n`;
     writeFileSync(file, next);
   }
 }
