@@ -344,6 +344,35 @@ describe("attention kernels", () => {
       });
 });
 
+describe("SwiGLU kernels", () => {
+  // Lengths around every vector width (the tails run scalar); values from tiny to past exp's range.
+  it("every set matches silu(g) * u computed in double", () => {
+    const r = rng(4242);
+    for (const n of [1, 7, 8, 9, 15, 16, 17, 31, 33, 100, 4099]) {
+      const g = new Float32Array(n).map(() => {
+        const k = r() % 8;
+        const x = ((r() % 20001) - 10000) / 1000; // -10 .. 10
+        return k === 0 ? x * 12 : k === 1 ? x * 1e-6 : k === 2 ? 0 : x;
+      });
+      if (n > 4) [g[0], g[1], g[2], g[3]] = [-100, 100, -87.5, 88];
+      const u = new Float32Array(n).map(() => ((r() % 2001) - 1000) / 250);
+      for (const set of sets) {
+        const out = T.kernelSiluMul(set, g, u);
+        for (let i = 0; i < n; i++) {
+          const x = g[i] as number;
+          const want = (x / (1 + Math.exp(-x))) * (u[i] as number);
+          const diff = Math.abs((out[i] as number) - want);
+          if (!(diff <= 2e-6 * Math.abs(want) + 1e-30))
+            throw new Error(`${set} n=${n} i=${i}: silu(${x}) * ${u[i]} = ${out[i]}, want ${want}`);
+        }
+      }
+    }
+    expect(() => T.kernelSiluMul(sets[0] as string, new Float32Array(3), new Float32Array(4))).toThrow(
+      /silu shapes/,
+    );
+  });
+});
+
 describe("test hooks reject bad arguments instead of crashing", () => {
   it("throws on mismatched sizes and unknown names", () => {
     expect(() => T.refMatmul("q8_0", new Uint8Array(10), 16, 32, new Float32Array(32), 1)).toThrow(

@@ -96,6 +96,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   testing.Set("kernelGetRow", Napi::Function::New(env, KernelGetRow));
   testing.Set("refDequantize", Napi::Function::New(env, RefDequantize));
   testing.Set("kernelAttention", Napi::Function::New(env, KernelAttention));
+  testing.Set("kernelSiluMul", Napi::Function::New(env, KernelSiluMul));
   testing.Set("kernelQuantizeQ8", Napi::Function::New(env, KernelQuantizeQ8));
   testing.Set("kernelQuantizeQ8K", Napi::Function::New(env, KernelQuantizeQ8K));
   testing.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidth));

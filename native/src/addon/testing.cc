@@ -196,6 +196,20 @@ Napi::Value KernelAttention(const Napi::CallbackInfo& info) {
   });
 }
 
+// kernelSiluMul(set, g, u) -> Float32Array: the set's SwiGLU, silu(g) * u elementwise.
+Napi::Value KernelSiluMul(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
+    Napi::Float32Array g = info[1].As<Napi::Float32Array>();
+    Napi::Float32Array u = info[2].As<Napi::Float32Array>();
+    if (g.ElementLength() != u.ElementLength()) fail("bad silu shapes: g and u differ in length");
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), g.ElementLength());
+    std::memcpy(out.Data(), g.Data(), g.ElementLength() * sizeof(float));
+    attention_for(k).silu_mul(out.Data(), u.Data(), static_cast<int64_t>(g.ElementLength()));
+    return out;
+  });
+}
+
 // kernelQuantizeQ8(set, x, K) -> {qs: Int8Array, d: Float32Array, sums: Int32Array}
 Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {

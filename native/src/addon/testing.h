@@ -8,6 +8,7 @@ Napi::Value KernelMatmul(const Napi::CallbackInfo& info);
 Napi::Value KernelGetRow(const Napi::CallbackInfo& info);
 Napi::Value RefDequantize(const Napi::CallbackInfo& info);
 Napi::Value KernelAttention(const Napi::CallbackInfo& info);
+Napi::Value KernelSiluMul(const Napi::CallbackInfo& info);
 Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info);
 Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info);
 Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info);

@@ -298,10 +298,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     pool.parallel([&](int ith, int nth) {
       int64_t t0, t1;
       split_range(Tm, ith, nth, &t0, &t1);
-      for (int64_t i = t0 * F; i < t1 * F; i++) {
-        const float g = gate[i];
-        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-      }
+      attention.silu_mul(gate + t0 * F, up + t0 * F, (t1 - t0) * F);
       convert(dn, gate, F, Tm, t0, t1);
     });
     timer.mark(kProfSwiglu);

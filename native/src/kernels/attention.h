@@ -20,6 +20,9 @@ struct AttentionKernels {
   // out: G x hd floats.
   void (*attend_group)(const float* q, int G, const uint16_t* const* k_blocks, const uint16_t* const* v_blocks,
                        int n_ctx, int bs, int hd, float scale, float* scores, int scores_stride, float* out);
+  // The FFN's SwiGLU, elementwise over n floats: g[i] = silu(g[i]) * u[i] (exp in float, as ggml).
+  // Here because it is written once over the same SIMD vocabulary as attention.
+  void (*silu_mul)(float* g, const float* u, int64_t n);
 };
 
 const AttentionKernels* attention_portable();

@@ -22,6 +22,8 @@ struct V256 {
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
+  static R min(R a, R b) { return _mm256_min_ps(a, b); }
+  static R div(R a, R b) { return _mm256_div_ps(a, b); }
   static float hsum(R v) {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
     lo = _mm_add_ps(lo, hi);
@@ -53,7 +55,7 @@ struct V256 {
   }
 };
 
-const AttentionKernels kSet = {"avx2", attend_group<V256>};
+const AttentionKernels kSet = {"avx2", attend_group<V256>, silu_mul<V256>};
 
 }  // namespace
 

@@ -22,6 +22,8 @@ struct V512 {
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
   static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
   static R max(R a, R b) { return _mm512_max_ps(a, b); }
+  static R min(R a, R b) { return _mm512_min_ps(a, b); }
+  static R div(R a, R b) { return _mm512_div_ps(a, b); }
   static float hsum(R v) { return _mm512_reduce_add_ps(v); }
   static float hmax(R v) { return _mm512_reduce_max_ps(v); }
   static R round_f16(R v) { return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
@@ -44,7 +46,7 @@ struct V512 {
   }
 };
 
-const AttentionKernels kSet = {"avx512", attend_group<V512>};
+const AttentionKernels kSet = {"avx512", attend_group<V512>, silu_mul<V512>};
 
 }  // namespace
 

@@ -9,7 +9,7 @@
 //
 // A `V` provides: using R (the register type); kLanes; zero(); set1(float); load(const float*);
 // store(float*, R); load_f16(const uint16_t*) (kLanes halves); fma(a, b, c) = a * b + c; mul; sub;
-// max; exp_neg(R) (exp of x <= 0, relative error ~1e-7); round_f16(R); hsum(R); hmax(R).
+// max; min; div; exp_neg(R) (exp of x <= 0, relative error ~1e-7); round_f16(R); hsum(R); hmax(R).
 #pragma once
 #include <cmath>
 
@@ -98,6 +98,23 @@ void attend_group_n(const float* q, const uint16_t* const* kb, const uint16_t* c
     for (int g = 0; g < G; g++)
       for (int c = 0; c < cn; c++) V::store(out + g * hd + d0 + c * V::kLanes, acc[g][c]);
   }
+}
+
+// silu(x) * u = x * sigmoid(x) * u with both exponentials taken at arguments <= 0, so exp_neg
+// serves every sign: sigmoid(x) = exp(min(x, 0)) / (1 + exp(-|x|)).
+template <class V>
+void silu_mul(float* g, const float* u, int64_t n) {
+  using R = typename V::R;
+  const R zero = V::zero(), one = V::set1(1.0f);
+  int64_t i = 0;
+  for (; i + V::kLanes <= n; i += V::kLanes) {
+    const R x = V::load(g + i);
+    const R neg_abs = V::min(x, V::sub(zero, x));
+    const R num = V::mul(x, V::exp_neg(V::min(x, zero)));
+    const R s = V::div(num, V::add(one, V::exp_neg(neg_abs)));
+    V::store(g + i, V::mul(s, V::load(u + i)));
+  }
+  for (; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
 // The AttentionKernels entry point of a vector set; shapes it does not cover go to portable.

@@ -40,7 +40,11 @@ void attend_group(const float* q, int G, const uint16_t* const* kb, const uint16
                out + g * hd);
 }
 
-const AttentionKernels kSet = {"portable", attend_group};
+void silu_mul(float* g, const float* u, int64_t n) {
+  for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+const AttentionKernels kSet = {"portable", attend_group, silu_mul};
 
 }  // namespace
 
@@ -48,7 +52,7 @@ const AttentionKernels* attention_portable() { return &kSet; }
 
 const AttentionKernels& attention_for(const KernelSet& k) {
   const AttentionKernels* a = nullptr;
-  if (std::strcmp(k.name, "avx512-vnni") == 0) a = attention_avx512();
+  if (std::strncmp(k.name, "avx512", 6) == 0) a = attention_avx512();
   else if (std::strcmp(k.name, "avx2") == 0) a = attention_avx2();
   else if (std::strncmp(k.name, "neon", 4) == 0) a = attention_neon();
   return a ? *a : *attention_portable();

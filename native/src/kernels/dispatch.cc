@@ -10,13 +10,23 @@
 namespace gb {
 namespace {
 
-bool cpu_has_avx512_set() {
+// AVX-512 with VNNI (Cascade Lake, Ice Lake, Sapphire Rapids, Zen 4 and later). BF16 is a separate
+// question: Cascade Lake and Ice Lake lack it and still get every other AVX-512 kernel.
+bool cpu_has_avx512_vnni() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") &&
-         __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx512_bf16() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16");
 #else
   return false;
 #endif
@@ -45,7 +55,9 @@ int available_kernel_sets(const KernelSet** out, int cap) {
   int n = 0;
   if (n < cap) out[n++] = kernels_portable();
   if (n < cap && cpu_has_avx2_set() && kernels_avx2()) out[n++] = kernels_avx2();
-  if (n < cap && cpu_has_avx512_set() && kernels_avx512()) out[n++] = kernels_avx512();
+  // Both AVX-512 tables where the CPU has BF16, so the kernel tests check the one without it too.
+  if (n < cap && cpu_has_avx512_vnni() && kernels_avx512_nobf16()) out[n++] = kernels_avx512_nobf16();
+  if (n < cap && cpu_has_avx512_vnni() && cpu_has_avx512_bf16() && kernels_avx512()) out[n++] = kernels_avx512();
   if (n < cap && kernels_neon()) out[n++] = kernels_neon();  // Advanced SIMD is part of ARMv8-A
   if (n < cap && cpu_has_dotprod() && kernels_neon_dotprod()) out[n++] = kernels_neon_dotprod();
   return n;
@@ -54,8 +66,10 @@ int available_kernel_sets(const KernelSet** out, int cap) {
 const KernelSet* kernels_by_name(const char* name) {
   const KernelSet* sets[8];
   int n = available_kernel_sets(sets, 8);
-  for (int i = 0; i < n; i++)
-    if (std::strcmp(sets[i]->name, name) == 0 || (std::strcmp(name, "avx512") == 0 && std::strcmp(sets[i]->name, "avx512-vnni") == 0))
+  // Best first, so "avx512" means the best AVX-512 table this CPU runs.
+  for (int i = n - 1; i >= 0; i--)
+    if (std::strcmp(sets[i]->name, name) == 0 ||
+        (std::strcmp(name, "avx512") == 0 && std::strncmp(sets[i]->name, "avx512", 6) == 0))
       return sets[i];
   return nullptr;
 }

@@ -415,11 +415,21 @@ struct Isa {
   static constexpr auto tile_variants = &gb::tile_variants;
 };
 
+// The same kernels for AVX-512 VNNI CPUs without AVX512-BF16 (Cascade Lake, Ice Lake, most cloud
+// x86 servers of 2019-2022): bf16 weight rows go to the portable dot, everything else is shared. No
+// other code of this file uses a BF16 instruction (GCC 12 emits them only from the bf16 intrinsics).
+struct IsaNoBf16 : Isa {
+  static constexpr const char* kName = "avx512-vnni-nobf16";
+  static constexpr int kBf16Step = 0;
+};
+
 const KernelSet kSet = make_kernel_set<Isa>();
+const KernelSet kSetNoBf16 = make_kernel_set<IsaNoBf16>();
 
 }  // namespace
 
 const KernelSet* kernels_avx512() { return &kSet; }
+const KernelSet* kernels_avx512_nobf16() { return &kSetNoBf16; }
 
 }  // namespace gb
 
@@ -427,5 +437,6 @@ const KernelSet* kernels_avx512() { return &kSet; }
 #include "kernels/kernels.h"
 namespace gb {
 const KernelSet* kernels_avx512() { return nullptr; }
+const KernelSet* kernels_avx512_nobf16() { return nullptr; }
 }  // namespace gb
 #endif

@@ -177,6 +177,8 @@ export interface NativeTesting {
     hd: number,
     scale: number,
   ): Float32Array;
+  /** The set's SwiGLU: silu(g) * u, elementwise. */
+  kernelSiluMul(set: string, g: Float32Array, u: Float32Array): Float32Array;
   kernelQuantizeQ8(
     set: string,
     x: Float32Array,
