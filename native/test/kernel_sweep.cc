@@ -246,6 +246,33 @@ void sweep_matmul(const std::vector<const KernelSet*>& sets, bool quick) {
   }
 }
 
+// The largest integer products: q8_0 weights of -128 against activations quantized to -127 or 127
+// (the plain NEON set adds two such products in int16 before widening: 2 * 16256 must not wrap).
+void sweep_extremes(const std::vector<const KernelSet*>& sets) {
+  const TypeInfo& t = kTypes[3];  // q8_0
+  const int64_t N = 32, K = 256, M = 3;
+  std::vector<uint8_t> w(static_cast<size_t>(N * K / 32 * 34));
+  for (int64_t b = 0; b < N * K / 32; b++) {
+    put16(w.data() + b * 34, 0x3C00);  // d = 1
+    std::memset(w.data() + b * 34 + 2, 0x80, 32);  // -128
+  }
+  std::vector<float> x(static_cast<size_t>(M * K));
+  for (int64_t i = 0; i < M * K; i++) x[i] = (i / K == 1) ? 1.0f : (i / K == 0 ? -1.0f : (i % 2 ? 1.0f : -1.0f));
+  std::vector<float> ref(static_cast<size_t>(M * N));
+  ref_matmul(t.type, w.data(), N, K, x.data(), M, ref.data());
+  const long before = g_checks;
+  for (const KernelSet* k : sets) {
+    const Packed p = pack(t, w, N, K, *k);
+    for (const TileShape& tile : kTiles) {
+      const auto y = kernel_matmul(*k, p, x, M, tile, 0, N);
+      for (int64_t i = 0; i < M * N; i++)
+        CHECK(std::fabs(y[i] - ref[i]) <= 1e-5 * std::fabs(ref[i]) + 1e-6, "%s q8_0 extremes tile=%dx%d at %lld: %g vs %g",
+              k->name, tile.mr, tile.nc, (long long)i, y[i], ref[i]);
+    }
+  }
+  std::printf("  matmul q8_0 extreme products (-128 x +-127), %zu sets: %ld checks\n", sets.size(), g_checks - before);
+}
+
 // Activation quantizers: the set's bytes equal the portable (reference) bytes, including the blocks
 // that pin down each rule of ggml's quantizers.
 void sweep_quantize(const std::vector<const KernelSet*>& sets) {
@@ -397,6 +424,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   sweep_matmul(sets, quick);
+  sweep_extremes(sets);
   sweep_quantize(sets);
   sweep_attention(sets, quick);
   if (g_failures) {

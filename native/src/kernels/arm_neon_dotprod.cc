@@ -15,9 +15,9 @@ struct SdotDot {
   static constexpr const char* kName = "neon-dotprod";
   using Acc = int32x4_t;
   static Acc zero() { return vdupq_n_s32(0); }
-  template <int L>
-  static void step(Acc& a, int8x16_t w, int8x16_t x) {
-    a = vdotq_laneq_s32(a, w, x, L);
+  template <int LA, int LB>
+  static void step2(Acc& a, int8x16_t wa, int8x16_t xa, int8x16_t wb, int8x16_t xb) {
+    a = vdotq_laneq_s32(vdotq_laneq_s32(a, wa, xa, LA), wb, xb, LB);
   }
   static int32x4_t finish(Acc a) { return a; }
 };

@@ -5,9 +5,12 @@
 // activations. Internal linkage only, like driver.h: nothing compiled for dotprod can be merged into
 // the plain set.
 //
-// A `Dot` provides: using Acc; zero(); template <int L> step(Acc&, int8x16_t w, int8x16_t x) adding,
-// for each of the 4 rows r in w (4 consecutive bytes each), sum_e w[4r+e] * x[4L+e]; and
-// finish(Acc) -> int32x4_t, the 4 row sums.
+// A `Dot` provides: using Acc; zero(); template <int LA, int LB> step2(Acc&, wa, xa, wb, xb) adding,
+// for each of the 4 rows r of wa and wb (4 consecutive bytes each),
+// sum_e wa[4r+e] * xa[4LA+e] + wb[4r+e] * xb[4LB+e]; and finish(Acc) -> int32x4_t, the 4 row sums.
+// Steps come in pairs so the plain set can add two products in int16 before widening: activations
+// are within [-127, 127] (both quantizers clamp or scale to that) and weights within [-128, 127],
+// so two products stay within 2 * 16256 < 2^15.
 #pragma once
 #include <arm_neon.h>
 
@@ -168,10 +171,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
     const uint8x16_t v = vld1q_u8(t + (P) * 64 + q * 16);                         \
     const int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, low4));                  \
     const int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));                   \
-    for (int r = 0; r < MR; r++) {                                                \
-      Dot::template step<LA>(acc[r][c][q], lo, X[r]);                             \
-      Dot::template step<LB>(acc[r][c][q], hi, X[r]);                             \
-    }                                                                             \
+    for (int r = 0; r < MR; r++) Dot::template step2<LA, LB>(acc[r][c][q], lo, X[r], hi, X[r]); \
   }
         GB_Q4_STEP(0, x0, 0, 1)
         GB_Q4_STEP(1, x0, 2, 3)
@@ -179,19 +179,16 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
         GB_Q4_STEP(3, x1, 2, 3)
 #undef GB_Q4_STEP
       } else {
-#define GB_Q8_STEP(KG, X, L)                                                      \
-  for (int q = 0; q < 4; q++) {                                                   \
-    const int8x16_t v = ld_s8(t + (KG) * 64 + q * 16);                            \
-    for (int r = 0; r < MR; r++) Dot::template step<L>(acc[r][c][q], v, X[r]);    \
+        // Vectors KG and KG + 1: groups L and L + 1 of X.
+#define GB_Q8_STEP(KG, X, L)                                                                    \
+  for (int q = 0; q < 4; q++) {                                                                 \
+    const int8x16_t va = ld_s8(t + (KG) * 64 + q * 16), vb = ld_s8(t + (KG) * 64 + 64 + q * 16); \
+    for (int r = 0; r < MR; r++) Dot::template step2<L, L + 1>(acc[r][c][q], va, X[r], vb, X[r]); \
   }
         GB_Q8_STEP(0, x0, 0)
-        GB_Q8_STEP(1, x0, 1)
         GB_Q8_STEP(2, x0, 2)
-        GB_Q8_STEP(3, x0, 3)
         GB_Q8_STEP(4, x1, 0)
-        GB_Q8_STEP(5, x1, 1)
         GB_Q8_STEP(6, x1, 2)
-        GB_Q8_STEP(7, x1, 3)
 #undef GB_Q8_STEP
       }
       const uint16_t* sc = reinterpret_cast<const uint16_t*>(t - 32);
@@ -263,10 +260,7 @@ void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
     const uint8x16_t v = vld1q_u8(slice + 32 + (K) * 64 + q * 16);               \
     const int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, low4));                 \
     const int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));                  \
-    for (int r = 0; r < MR; r++) {                                               \
-      Dot::template step<K>(acc[r][q], lo, xa[r]);                               \
-      Dot::template step<K>(acc[r][q], hi, xc[r]);                               \
-    }                                                                            \
+    for (int r = 0; r < MR; r++) Dot::template step2<K, K>(acc[r][q], lo, xa[r], hi, xc[r]); \
   }
       GB_Q4K_STEP(0)
       GB_Q4K_STEP(1)
@@ -323,25 +317,27 @@ void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
       }
       // Vector k: low nibble | high bits of element 4k+e (sub-block a), high nibble | high bits of
       // element 16+4k+e (sub-block b); the high bits sit in qh vector k % 2, at bits 0/4 (k < 2) or
-      // 2/6 (k >= 2).
-#define GB_Q6K_STEP(K)                                                                          \
+      // 2/6 (k >= 2). Vectors k and k + 1 are taken together.
+#define GB_Q6K_W(K, q, wa, wb)                                                                  \
+  const uint8x16_t l##K = vld1q_u8(ql + (K) * 64 + q * 16);                                     \
+  const uint8x16_t h##K = vld1q_u8(qh + ((K) % 2) * 64 + q * 16);                               \
+  const int8x16_t wa = vreinterpretq_s8_u8(                                                     \
+      vorrq_u8(vandq_u8(l##K, low4), vandq_u8((K) < 2 ? vshlq_n_u8(h##K, 4) : vshlq_n_u8(h##K, 2), hi2))); \
+  const int8x16_t wb = vreinterpretq_s8_u8(                                                     \
+      vorrq_u8(vshrq_n_u8(l##K, 4), vandq_u8((K) < 2 ? h##K : vshrq_n_u8(h##K, 2), hi2)));
+#define GB_Q6K_STEP(K0, K1)                                                                     \
   for (int q = 0; q < 4; q++) {                                                                 \
-    const uint8x16_t l = vld1q_u8(ql + (K) * 64 + q * 16);                                      \
-    const uint8x16_t h = vld1q_u8(qh + ((K) % 2) * 64 + q * 16);                                \
-    const uint8x16_t ha = vandq_u8((K) < 2 ? vshlq_n_u8(h, 4) : vshlq_n_u8(h, 2), hi2);         \
-    const uint8x16_t hb = vandq_u8((K) < 2 ? h : vshrq_n_u8(h, 2), hi2);                        \
-    const int8x16_t wa = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(l, low4), ha));                  \
-    const int8x16_t wb = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(l, 4), hb));                   \
+    GB_Q6K_W(K0, q, wa0, wb0)                                                                   \
+    GB_Q6K_W(K1, q, wa1, wb1)                                                                   \
     for (int r = 0; r < MR; r++) {                                                              \
-      Dot::template step<K>(sa[r][q], wa, xa[r]);                                               \
-      Dot::template step<K>(sb[r][q], wb, xc[r]);                                               \
+      Dot::template step2<K0, K1>(sa[r][q], wa0, xa[r], wa1, xa[r]);                            \
+      Dot::template step2<K0, K1>(sb[r][q], wb0, xc[r], wb1, xc[r]);                            \
     }                                                                                           \
   }
-      GB_Q6K_STEP(0)
-      GB_Q6K_STEP(1)
-      GB_Q6K_STEP(2)
-      GB_Q6K_STEP(3)
+      GB_Q6K_STEP(0, 1)
+      GB_Q6K_STEP(2, 3)
 #undef GB_Q6K_STEP
+#undef GB_Q6K_W
       const int8x16x2_t scp = vld2q_s8(reinterpret_cast<const int8_t*>(slice));  // (a, b) per row
       int32x4_t sca[4], scb[4];
       widen_s8(scp.val[0], sca);
