@@ -24,6 +24,7 @@
         "src/gguf/ggml_type.cc",
         "src/gguf/gguf.cc",
         "src/kernels/arm_neon.cc",
+        "src/kernels/arm_neon_dotprod.cc",
         "src/kernels/attention_neon.cc",
         "src/kernels/attention_portable.cc",
         "src/kernels/dispatch.cc",

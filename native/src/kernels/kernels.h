@@ -68,7 +68,8 @@ struct KernelSet {
   void (*get_row)(const Matrix& w, int64_t row, float* out);
 };
 
-// The best kernel set for this CPU (respects GEARBOX_ISA=portable|avx2|avx512 to force one).
+// The best kernel set for this CPU (respects GEARBOX_ISA=portable|avx2|avx512|neon|neon-dotprod to
+// force one this CPU can run).
 const KernelSet& kernels();
 // A specific set by name, or nullptr if this CPU (or this build) cannot run it.
 const KernelSet* kernels_by_name(const char* name);

@@ -130,7 +130,11 @@ void ref_quantize_q8_K(const float* x, int64_t n, BlockQ8_K* out) {
     }
     const float iscale = -127.f / max;
     for (int j = 0; j < QK_K; j++) {
-      int v = nearest_int(iscale * xb[j]);
+      // The product is rounded to float before nearest_int's magic-number add on every target:
+      // GCC's default -ffp-contract=fast would otherwise fuse the two into one FMA where the base ISA
+      // has it (aarch64), which rounds the exact product and differs from x86 near ties.
+      volatile float p = iscale * xb[j];
+      int v = nearest_int(p);
       y.qs[j] = static_cast<int8_t>(v < 127 ? v : 127);
     }
     for (int j = 0; j < QK_K / 16; j++) {

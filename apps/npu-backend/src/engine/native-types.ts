@@ -23,7 +23,7 @@ export interface NativeLoadOptions {
   contextLength?: number;
   kvCacheMiB?: number;
   blockSize?: number;
-  /** Force a kernel set: "portable" | "avx2" | "avx512". */
+  /** Force a kernel set: "portable" | "avx2" | "avx512" | "neon" | "neon-dotprod" (one this CPU runs). */
   isa?: string;
   gears?: {
     prefill?: number[];
