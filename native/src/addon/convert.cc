@@ -205,7 +205,7 @@ Napi::Object from_gear_report(Napi::Env env, const GearReport& r) {
     Napi::Object s = Napi::Object::New(env);
     s.Set("phase", g.key.phase == Phase::Prefill ? "prefill" : "decode");
     s.Set("bucket", g.key.bucket);
-    s.Set("state", g.state);
+    s.Set("state", gear_state_name(g.state));
     s.Set("hits", static_cast<double>(g.hits));
     s.Set("misses", static_cast<double>(g.misses));
     s.Set("compileMs", g.compile_ms);

@@ -46,9 +46,18 @@ Engine::Engine(const std::string& path, const EngineOptions& o, const Progress& 
   const int64_t n_blocks = std::max<int64_t>(1, o.kv_cache_mib * 1024 * 1024 / block_bytes);
   kv_ = std::make_unique<KvCache>(g, n_blocks);
 
-  GearConfig gc = o.gears;
-  gears_ = std::make_unique<GearManager>(*model_, gc, threads);
-  gears_->warm_up([&](double f, const std::string& label) {
+  const GearConfig& gc = o.gears;
+  ladder_ = std::make_unique<GearLadder>(gc.prefill, gc.decode);
+  tuner_ = std::make_unique<TileTuner>(*model_->kernels);
+  store_ = std::make_unique<PlanStore>(gc.cache_dir, model_->shape_hash, model_->kernels->name, threads);
+  tuner_->restore(store_->load(&store_status_));
+  gears_ = std::make_unique<PlanCache>(
+      *ladder_, gc.max_resident_bytes,
+      [this, gc, threads](const GearKey& key, bool tune) {
+        return build_plan(*model_, *ladder_, key, gc.padded, threads, *tuner_, tune && gc.autotune);
+      },
+      [this] { store_->save(tuner_->choices()); });
+  gears_->warm_up(gc.warm_all, [&](double f, const std::string& label) {
     if (progress) progress(0.8 + 0.2 * f, label);
   });
   const char* prof = std::getenv("GEARBOX_PROFILE");
@@ -173,8 +182,8 @@ std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items, const L
 
   // ---- run as passes of at most the largest gear's tokens and sequences
   std::vector<StepOutput> outputs(items.size());
-  const int max_tokens = gears_->max_tokens();
-  const int max_seqs = gears_->max_sequences();
+  const int max_tokens = ladder_->max_tokens();
+  const int max_seqs = ladder_->max_sequences();
   std::vector<int32_t> done(items.size(), 0);  // tokens of each item already computed
   size_t next_item = 0;
   while (next_item < items.size()) {
@@ -251,6 +260,12 @@ void Engine::update_stats() {
 KvStats Engine::kv_stats() const {
   std::lock_guard<std::mutex> lock(stats_mutex_);
   return stats_;
+}
+
+GearReport Engine::gear_report() const {
+  GearReport r = gears_->report();
+  r.cache_status = store_status_;
+  return r;
 }
 
 ForwardProfile Engine::profile() const { return profile_; }

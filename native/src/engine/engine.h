@@ -12,7 +12,10 @@
 #include <vector>
 
 #include "forward/forward.h"
-#include "gears/gears.h"
+#include "gears/ladder.h"
+#include "gears/plan_cache.h"
+#include "gears/plan_store.h"
+#include "gears/tuner.h"
 #include "sampler/sampler.h"
 
 namespace gb {
@@ -75,7 +78,7 @@ class Engine {
   std::vector<StepOutput> step(const std::vector<StepItem>& items, const LateMask& late_mask = nullptr);
 
   KvStats kv_stats() const;
-  GearReport gear_report() const { return gears_->report(); }
+  GearReport gear_report() const;
   ForwardProfile profile() const;
 
  private:
@@ -93,7 +96,11 @@ class Engine {
   std::shared_ptr<ThreadPool> pool_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<KvCache> kv_;
-  std::unique_ptr<GearManager> gears_;
+  std::unique_ptr<GearLadder> ladder_;
+  std::unique_ptr<TileTuner> tuner_;
+  std::unique_ptr<PlanStore> store_;
+  std::string store_status_;
+  std::unique_ptr<PlanCache> gears_;
   int64_t context_length_ = 0;
   std::unordered_map<int32_t, Sequence> seqs_;
   int32_t next_seq_ = 1;

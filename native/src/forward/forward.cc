@@ -207,9 +207,9 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
 
     // ---- Q, K, V projections: (T, D) -> (T, Dq), (T, Dkv), (T, Dkv)
     pool.parallel([&](int ith, int nth) {
-      matmul_part(K, L.wq, qkv.of[0], Tm, q, plan.tiles[kMatQ], ith, nth);
-      matmul_part(K, L.wk, qkv.of[1], Tm, k, plan.tiles[kMatK], ith, nth);
-      matmul_part(K, L.wv, qkv.of[2], Tm, v, plan.tiles[kMatV], ith, nth);
+      matmul_part(K, L.wq, qkv.of[0], Tm, q, plan.tile(l, kMatQ), ith, nth);
+      matmul_part(K, L.wk, qkv.of[1], Tm, k, plan.tile(l, kMatK), ith, nth);
+      matmul_part(K, L.wv, qkv.of[2], Tm, v, plan.tile(l, kMatV), ith, nth);
     });
     timer.mark(kProfQKV);
 
@@ -268,7 +268,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
       split_range(Tm, ith, nth, &t0, &t1);
       convert(wo, attn, Dq, Tm, t0, t1);
     });
-    pool.parallel([&](int ith, int nth) { matmul_part(K, L.wo, wo.of[0], Tm, xn, plan.tiles[kMatO], ith, nth); });
+    pool.parallel([&](int ith, int nth) { matmul_part(K, L.wo, wo.of[0], Tm, xn, plan.tile(l, kMatO), ith, nth); });
     timer.mark(kProfO);
 
     // ---- residual + FFN RMSNorm + conversion, by rows
@@ -287,8 +287,8 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
 
     // ---- gate and up projections: (T, D) -> (T, F) each
     pool.parallel([&](int ith, int nth) {
-      matmul_part(K, L.w_gate, gu.of[0], Tm, gate, plan.tiles[kMatGate], ith, nth);
-      matmul_part(K, L.w_up, gu.of[1], Tm, up, plan.tiles[kMatUp], ith, nth);
+      matmul_part(K, L.w_gate, gu.of[0], Tm, gate, plan.tile(l, kMatGate), ith, nth);
+      matmul_part(K, L.w_up, gu.of[1], Tm, up, plan.tile(l, kMatUp), ith, nth);
     });
     timer.mark(kProfGateUp);
 
@@ -307,7 +307,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     timer.mark(kProfSwiglu);
 
     // ---- down projection: (T, F) -> xn (T, D); residual added by the next stage
-    pool.parallel([&](int ith, int nth) { matmul_part(K, L.w_down, dn.of[0], Tm, xn, plan.tiles[kMatDown], ith, nth); });
+    pool.parallel([&](int ith, int nth) { matmul_part(K, L.w_down, dn.of[0], Tm, xn, plan.tile(l, kMatDown), ith, nth); });
     pending_residual = true;
     timer.mark(kProfDown);
   }
@@ -336,7 +336,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     split_range(S, ith, nth, &r0, &r1);
     convert(out, rows, D, S, r0, r1);
   });
-  pool.parallel([&](int ith, int nth) { matmul_part(K, W.output, out.of[0], S, logits, plan.tiles[kMatOutput], ith, nth); });
+  pool.parallel([&](int ith, int nth) { matmul_part(K, W.output, out.of[0], S, logits, plan.output_tile, ith, nth); });
   timer.mark(kProfOutput);
 }
 

@@ -1,27 +1,26 @@
 // A gear's execution plan: for one shape class (phase, token bucket, output bucket) every activation
-// buffer at a fixed offset of one arena, the matmul micro-kernel chosen per weight at that row count,
-// and how work is split across threads. Executing a plan for fewer rows than its bucket computes
-// only the real rows (no padding FLOPs) unless the plan is in padded mode.
+// buffer at a fixed offset of one arena, the matmul micro-kernel tile chosen per weight matrix (per
+// layer: mixed-type files store layers in different formats) at that row count, and how work is
+// split across threads. Executing a plan for fewer rows than its bucket computes only the real rows
+// (no padding FLOPs) unless the plan is in padded mode.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "gears/gear_key.h"
 #include "kernels/kernels.h"
 
 namespace gb {
 
-enum class Phase : uint8_t { Prefill = 0, Decode = 1 };
+struct Model;
+class GearLadder;
+class TileTuner;
 
-// The matmuls of a Llama forward pass, each with its own tile choice.
-enum MatmulKind : int { kMatQ, kMatK, kMatV, kMatO, kMatGate, kMatUp, kMatDown, kMatOutput, kMatKinds };
-
-struct GearKey {
-  Phase phase;
-  int bucket;  // max tokens (prefill) or max sequences (decode)
-  bool operator==(const GearKey& o) const { return phase == o.phase && bucket == o.bucket; }
-};
+// The matmuls of one Llama layer, each with its own tile choice; the output projection is separate.
+enum MatmulKind : int { kMatQ, kMatK, kMatV, kMatO, kMatGate, kMatUp, kMatDown, kMatLayerKinds };
 
 struct ArenaLayout {
   size_t x, xn, act, q, k, v, attn, gate, up, out_rows, logits, scratch;
@@ -37,9 +36,10 @@ struct Plan {
   int max_outputs = 0;
   bool padded = false;
   ArenaLayout layout{};
-  TileShape tiles[kMatKinds]{};
+  std::vector<TileShape> layer_tiles;  // n_layer x kMatLayerKinds
+  TileShape output_tile{};
   uint8_t* arena = nullptr;
-  size_t arena_bytes = 0;
+  size_t resident_bytes = 0;  // the arena's
   double compile_ms = 0;   // layout and kernel choice (autotune excluded)
   double autotune_ms = 0;
   double warm_ms = 0;      // committing and touching the arena's pages
@@ -49,10 +49,16 @@ struct Plan {
   Plan(const Plan&) = delete;
   Plan& operator=(const Plan&) = delete;
 
+  TileShape tile(size_t layer, int kind) const { return layer_tiles[layer * kMatLayerKinds + static_cast<size_t>(kind)]; }
   template <typename T>
   T* at(size_t offset) const {
     return reinterpret_cast<T*>(arena + offset);
   }
 };
+
+// Lays out, chooses tiles for (autotuning the ones not yet known when `tune`) and allocates the
+// plan of one gear (bucket -1: the generic plan). Padded only applies to real gears.
+std::shared_ptr<Plan> build_plan(const Model& model, const GearLadder& ladder, const GearKey& key, bool padded,
+                                 int threads, TileTuner& tuner, bool tune);
 
 }  // namespace gb

@@ -172,7 +172,7 @@ export interface GearReport {
   fallbacks: number;
   /** Histogram of observed step sizes: size -> count, per phase. */
   observed: { prefill: Record<number, number>; decode: Record<number, number> };
-  /** What happened to persisted plans at load, e.g. "warm: 12 tuned kernels, 11 plans" or "rebuilt: ...". */
+  /** What happened to persisted plans at load, e.g. "warm: 12 tuned kernels" or "rebuilt: ...". */
   cacheStatus: string;
   /** Time spent compiling the configured gears at load. */
   warmupMs: number;

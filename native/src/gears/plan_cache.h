@@ -1,9 +1,8 @@
-// Gears: compiled plans per shape bucket, kept warm. Steps look up the gear for their size; a gear
-// that is not ready never makes a step wait: the step runs on the always-present generic plan (a
-// miss, counted) and the gear is built by a background thread. Plans live in an LRU bounded by
-// bytes; their autotune results persist under cacheDir so a restart is warm.
+// Gears kept warm: one compiled plan per gear of the ladder, in an LRU bounded by bytes. A step
+// looks up the plan for its size; a gear that is not ready never makes a step wait: the step runs
+// on the always-present generic plan (a miss, counted) and the gear is queued for the builder
+// thread. How a plan is compiled and what is persisted is the caller's (the backend's) business.
 #pragma once
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -15,11 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "gears/gear_key.h"
+#include "gears/ladder.h"
 #include "gears/plan.h"
 
 namespace gb {
-
-struct Model;
 
 struct GearConfig {
   std::vector<int> prefill{16, 32, 64, 128, 256, 512};
@@ -31,9 +30,13 @@ struct GearConfig {
   size_t max_resident_bytes = size_t{2} << 30;
 };
 
+// cold: never built (warm "none"); building: queued or compiling; evicted: dropped by the LRU.
+enum class GearState : uint8_t { Cold, Building, Ready, Evicted };
+const char* gear_state_name(GearState s);
+
 struct GearStat {
   GearKey key;
-  std::string state;  // ready | building | evicted | cold
+  GearState state = GearState::Cold;
   int64_t hits = 0, misses = 0, evictions = 0;
   double compile_ms = 0, autotune_ms = 0, warm_ms = 0;
   size_t resident_bytes = 0;
@@ -48,49 +51,50 @@ struct GearReport {
   double warmup_ms = 0;
 };
 
-class GearManager {
+class PlanCache {
  public:
-  GearManager(const Model& model, const GearConfig& config, int threads);
-  ~GearManager();
+  // Compiles the plan of a gear (bucket -1: the generic plan); `tune` allows autotuning. May throw.
+  using Compile = std::function<std::shared_ptr<Plan>(const GearKey& key, bool tune)>;
+  // Called after gears were built (warm-up, each background build): persists what is worth keeping.
+  using Persist = std::function<void()>;
+  using Progress = std::function<void(double, const std::string&)>;
 
-  // Compiles the configured gears now (start-up), reporting progress; persists autotune results.
-  void warm_up(const std::function<void(double, const std::string&)>& progress);
+  // Builds the generic plan now and starts the builder thread.
+  PlanCache(const GearLadder& ladder, size_t max_resident_bytes, Compile compile, Persist persist);
+  ~PlanCache();
+  PlanCache(const PlanCache&) = delete;
+  PlanCache& operator=(const PlanCache&) = delete;
 
-  int max_tokens() const { return config_.prefill.back(); }
-  int max_sequences() const { return config_.decode.back(); }
+  // Start-up: compiles every gear of the ladder now when `all` (else they build on first use),
+  // reporting progress, then persists.
+  void warm_up(bool all, const Progress& progress);
 
   // The plan for a pass of `tokens` tokens from `seqs` sequences (decode when tokens == seqs).
   // Never blocks on a build: returns the generic plan on a miss and queues the build.
   std::shared_ptr<const Plan> acquire(int tokens, int seqs, bool decode);
 
+  // Everything but cache_status (the store's).
   GearReport report() const;
 
  private:
   struct Entry {
-    GearKey key;
     std::shared_ptr<Plan> plan;
     GearStat stat;
     uint64_t last_use = 0;
   };
 
-  GearKey key_for(int tokens, int seqs, bool decode) const;
-  std::shared_ptr<Plan> build(const GearKey& key, bool allow_autotune);
-  TileShape tune(int kind, int64_t M);
   void builder_loop();
   // Makes a built plan the gear's ready plan (mutex_ held), then evicts down to the byte bound.
   void install_locked(const GearKey& key, std::shared_ptr<Plan> plan);
   void evict_locked();
-  void load_cache();
-  void save_cache();
-  std::string cache_path() const;
 
-  const Model& model_;
-  GearConfig config_;
-  int threads_;
+  const GearLadder& ladder_;
+  const size_t max_resident_bytes_;
+  Compile compile_;
+  Persist persist_;
   std::shared_ptr<Plan> generic_;
   mutable std::mutex mutex_;
-  std::map<std::pair<int, int>, Entry> entries_;
-  std::map<std::string, TileShape> tuned_;  // "format N K M" -> tile
+  std::map<GearKey, Entry> entries_;
   std::deque<GearKey> queue_;
   std::condition_variable queue_cv_;
   std::thread builder_;
@@ -99,9 +103,7 @@ class GearManager {
   int64_t fallbacks_ = 0;
   std::map<int, int64_t> observed_prefill_, observed_decode_;
   size_t resident_ = 0;
-  std::string cache_status_ = "none";
   double warmup_ms_ = 0;
-  bool dirty_ = false;
 };
 
 }  // namespace gb
