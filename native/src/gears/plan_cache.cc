@@ -22,8 +22,13 @@ const char* gear_state_name(GearState s) {
   return "cold";
 }
 
-PlanCache::PlanCache(const GearLadder& ladder, size_t max_resident_bytes, Compile compile, Persist persist)
-    : ladder_(ladder), max_resident_bytes_(max_resident_bytes), compile_(std::move(compile)), persist_(std::move(persist)) {
+PlanCache::PlanCache(const GearLadder& ladder, size_t max_resident_bytes, int max_plans, Compile compile,
+                     Persist persist)
+    : ladder_(ladder),
+      max_resident_bytes_(max_resident_bytes),
+      max_plans_(max_plans),
+      compile_(std::move(compile)),
+      persist_(std::move(persist)) {
   for (const GearKey& k : ladder_.keys()) entries_[k].stat.key = k;
   // The generic plan: the largest shapes, default micro-kernels, built now (no autotune).
   generic_ = compile_({Phase::Prefill, -1}, false);
@@ -55,7 +60,7 @@ void PlanCache::warm_up(bool all, const Progress& progress) {
   persist_();
 }
 
-std::shared_ptr<const Plan> PlanCache::acquire(int tokens, int seqs, bool decode) {
+std::shared_ptr<const BackendPlan> PlanCache::acquire(int tokens, int seqs, bool decode) {
   const GearKey key = ladder_.key_for(tokens, seqs, decode);
   std::lock_guard<std::mutex> lock(mutex_);
   (decode ? observed_decode_ : observed_prefill_)[decode ? seqs : tokens]++;
@@ -90,7 +95,7 @@ void PlanCache::builder_loop() {
       key = queue_.front();
       queue_.pop_front();
     }
-    std::shared_ptr<Plan> plan;
+    std::shared_ptr<BackendPlan> plan;
     try {
       plan = compile_(key, true);
     } catch (const std::exception&) {
@@ -106,26 +111,32 @@ void PlanCache::builder_loop() {
   }
 }
 
-void PlanCache::install_locked(const GearKey& key, std::shared_ptr<Plan> plan) {
+void PlanCache::install_locked(const GearKey& key, std::shared_ptr<BackendPlan> plan) {
   Entry& e = entries_[key];
+  if (e.plan) {  // rebuilt while ready (not reachable today: only cold or evicted gears are queued)
+    resident_ -= e.plan->resident_bytes;
+    ready_--;
+  }
   e.stat.compile_ms = plan->compile_ms;
   e.stat.autotune_ms = plan->autotune_ms;
   e.stat.warm_ms = plan->warm_ms;
   e.stat.resident_bytes = plan->resident_bytes;
   e.stat.state = GearState::Ready;
   resident_ += plan->resident_bytes;
+  ready_++;
   e.plan = std::move(plan);
   e.last_use = ++clock_;
   evict_locked();
 }
 
 void PlanCache::evict_locked() {
-  while (resident_ > max_resident_bytes_) {
+  while (resident_ > max_resident_bytes_ || (max_plans_ > 0 && ready_ > max_plans_)) {
     Entry* victim = nullptr;
     for (auto& [k, e] : entries_)
       if (e.plan && (!victim || e.last_use < victim->last_use)) victim = &e;
     if (!victim) return;
     resident_ -= victim->plan->resident_bytes;
+    ready_--;
     victim->plan.reset();  // a step still holding it keeps it alive until done
     victim->stat.state = GearState::Evicted;
     victim->stat.resident_bytes = 0;

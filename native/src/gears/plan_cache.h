@@ -16,13 +16,14 @@
 
 #include "gears/gear_key.h"
 #include "gears/ladder.h"
-#include "gears/plan.h"
+#include "backend/backend.h"
 
 namespace gb {
 
+// The gear options of a load. The ladders come from the caller (the config schema's defaults).
 struct GearConfig {
-  std::vector<int> prefill{16, 32, 64, 128, 256, 512};
-  std::vector<int> decode{1, 2, 4, 8, 16};
+  std::vector<int> prefill;
+  std::vector<int> decode;
   bool warm_all = true;
   bool autotune = true;
   bool padded = false;  // static-graph emulation: compute whole buckets (for comparison only)
@@ -54,13 +55,14 @@ struct GearReport {
 class PlanCache {
  public:
   // Compiles the plan of a gear (bucket -1: the generic plan); `tune` allows autotuning. May throw.
-  using Compile = std::function<std::shared_ptr<Plan>(const GearKey& key, bool tune)>;
+  using Compile = std::function<std::shared_ptr<BackendPlan>(const GearKey& key, bool tune)>;
   // Called after gears were built (warm-up, each background build): persists what is worth keeping.
   using Persist = std::function<void()>;
   using Progress = std::function<void(double, const std::string&)>;
 
-  // Builds the generic plan now and starts the builder thread.
-  PlanCache(const GearLadder& ladder, size_t max_resident_bytes, Compile compile, Persist persist);
+  // Builds the generic plan now and starts the builder thread. Ready plans are bounded by bytes and,
+  // when max_plans > 0 (a device that holds only so many compiled graphs), by count.
+  PlanCache(const GearLadder& ladder, size_t max_resident_bytes, int max_plans, Compile compile, Persist persist);
   ~PlanCache();
   PlanCache(const PlanCache&) = delete;
   PlanCache& operator=(const PlanCache&) = delete;
@@ -71,28 +73,29 @@ class PlanCache {
 
   // The plan for a pass of `tokens` tokens from `seqs` sequences (decode when tokens == seqs).
   // Never blocks on a build: returns the generic plan on a miss and queues the build.
-  std::shared_ptr<const Plan> acquire(int tokens, int seqs, bool decode);
+  std::shared_ptr<const BackendPlan> acquire(int tokens, int seqs, bool decode);
 
   // Everything but cache_status (the store's).
   GearReport report() const;
 
  private:
   struct Entry {
-    std::shared_ptr<Plan> plan;
+    std::shared_ptr<BackendPlan> plan;
     GearStat stat;
     uint64_t last_use = 0;
   };
 
   void builder_loop();
   // Makes a built plan the gear's ready plan (mutex_ held), then evicts down to the byte bound.
-  void install_locked(const GearKey& key, std::shared_ptr<Plan> plan);
+  void install_locked(const GearKey& key, std::shared_ptr<BackendPlan> plan);
   void evict_locked();
 
   const GearLadder& ladder_;
   const size_t max_resident_bytes_;
+  const int max_plans_;
   Compile compile_;
   Persist persist_;
-  std::shared_ptr<Plan> generic_;
+  std::shared_ptr<BackendPlan> generic_;
   mutable std::mutex mutex_;
   std::map<GearKey, Entry> entries_;
   std::deque<GearKey> queue_;
@@ -103,6 +106,7 @@ class PlanCache {
   int64_t fallbacks_ = 0;
   std::map<int, int64_t> observed_prefill_, observed_decode_;
   size_t resident_ = 0;
+  int ready_ = 0;
   double warmup_ms_ = 0;
 };
 

@@ -1,4 +1,4 @@
-// A gear's execution plan: for one shape class (phase, token bucket, output bucket) every activation
+// The CPU's plan of a gear: for one shape class (phase, token bucket, output bucket) every activation
 // buffer at a fixed offset of one arena, the matmul micro-kernel tile chosen per weight matrix (per
 // layer: mixed-type files store layers in different formats) at that row count, and how work is
 // split across threads. Executing a plan for fewer rows than its bucket computes only the real rows
@@ -10,13 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "gears/gear_key.h"
+#include "backend/backend.h"
 #include "kernels/kernels.h"
 
 namespace gb {
 
-struct Model;
-class GearLadder;
+struct CpuModel;
 class TileTuner;
 
 // The matmuls of one Llama layer, each with its own tile choice; the output projection is separate.
@@ -30,24 +29,16 @@ struct ArenaLayout {
   size_t total;
 };
 
-struct Plan {
-  GearKey key{Phase::Prefill, 0};
-  int max_tokens = 0;
-  int max_outputs = 0;
-  bool padded = false;
+struct CpuPlan : BackendPlan {
   ArenaLayout layout{};
   std::vector<TileShape> layer_tiles;  // n_layer x kMatLayerKinds
   TileShape output_tile{};
-  uint8_t* arena = nullptr;
-  size_t resident_bytes = 0;  // the arena's
-  double compile_ms = 0;   // layout and kernel choice (autotune excluded)
-  double autotune_ms = 0;
-  double warm_ms = 0;      // committing and touching the arena's pages
+  uint8_t* arena = nullptr;  // resident_bytes long
 
-  Plan() = default;
-  ~Plan();
-  Plan(const Plan&) = delete;
-  Plan& operator=(const Plan&) = delete;
+  CpuPlan() = default;
+  ~CpuPlan() override;
+  CpuPlan(const CpuPlan&) = delete;
+  CpuPlan& operator=(const CpuPlan&) = delete;
 
   TileShape tile(size_t layer, int kind) const { return layer_tiles[layer * kMatLayerKinds + static_cast<size_t>(kind)]; }
   template <typename T>
@@ -58,7 +49,7 @@ struct Plan {
 
 // Lays out, chooses tiles for (autotuning the ones not yet known when `tune`) and allocates the
 // plan of one gear (bucket -1: the generic plan). Padded only applies to real gears.
-std::shared_ptr<Plan> build_plan(const Model& model, const GearLadder& ladder, const GearKey& key, bool padded,
-                                 int threads, TileTuner& tuner, bool tune);
+std::shared_ptr<CpuPlan> build_cpu_plan(const CpuModel& model, const GearKey& key, const PlanShape& shape, bool padded,
+                                        int threads, TileTuner& tuner, bool tune);
 
 }  // namespace gb

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "gears/tuner.h"
+#include "backend/cpu/tuner.h"
 
 namespace gb {
 

@@ -1,4 +1,4 @@
-#include "gears/plan.h"
+#include "backend/cpu/cpu_plan.h"
 
 #include <sys/mman.h>
 
@@ -6,10 +6,9 @@
 #include <cstring>
 
 #include "common/error.h"
-#include "forward/forward.h"
-#include "gears/ladder.h"
-#include "gears/tuner.h"
-#include "model/model.h"
+#include "backend/cpu/cpu_model.h"
+#include "backend/cpu/forward.h"
+#include "backend/cpu/tuner.h"
 
 namespace gb {
 namespace {
@@ -32,17 +31,17 @@ const Matrix& layer_matrix(const LayerWeights& L, int kind) {
 
 }  // namespace
 
-Plan::~Plan() {
+CpuPlan::~CpuPlan() {
   if (arena) munmap(arena, resident_bytes);
 }
 
-std::shared_ptr<Plan> build_plan(const Model& model, const GearLadder& ladder, const GearKey& key, bool padded,
-                                 int threads, TileTuner& tuner, bool tune) {
+std::shared_ptr<CpuPlan> build_cpu_plan(const CpuModel& model, const GearKey& key, const PlanShape& shape, bool padded,
+                                        int threads, TileTuner& tuner, bool tune) {
   const double t0 = now_ms();
-  auto plan = std::make_shared<Plan>();
+  auto plan = std::make_shared<CpuPlan>();
   plan->key = key;
-  plan->max_tokens = ladder.plan_tokens(key);
-  plan->max_outputs = ladder.plan_outputs(key);
+  plan->max_tokens = shape.max_tokens;
+  plan->max_outputs = shape.max_outputs;
   plan->padded = padded && key.bucket > 0;
   plan->layout = plan_layout(model, plan->max_tokens, plan->max_outputs, threads);
   const bool autotune = tune && key.bucket > 0;

@@ -1,6 +1,6 @@
 // The forward pass: one straight-line function a reviewer can hold against the Llama 3 architecture.
 // Each stage is one parallel region on the pool (rows or output columns split across threads).
-#include "forward/forward.h"
+#include "backend/cpu/forward.h"
 
 #include <chrono>
 #include <cmath>
@@ -9,14 +9,11 @@
 #include "common/half.h"
 #include "kernels/act.h"
 #include "kernels/attention.h"
-#include "kv/kv_cache.h"
-#include "model/model.h"
+#include "backend/cpu/cpu_model.h"
+#include "backend/cpu/kv_storage.h"
 #include "threads/pool.h"
 
 namespace gb {
-
-const char* const kProfileStageNames[kProfStages] = {"embed", "norm", "qkv", "rope_kv", "attention",
-                                                     "attn_out", "gate_up", "swiglu", "down", "output"};
 
 namespace {
 
@@ -75,7 +72,7 @@ class StageTimer {
 
 }  // namespace
 
-ArenaLayout plan_layout(const Model& m, int max_tokens, int max_outputs, int threads) {
+ArenaLayout plan_layout(const CpuModel& m, int max_tokens, int max_outputs, int threads) {
   const LlamaConfig& c = m.config;
   const Weights& W = *m.weights;
   const size_t T = static_cast<size_t>(max_tokens), S = static_cast<size_t>(max_outputs);
@@ -120,7 +117,7 @@ ArenaLayout plan_layout(const Model& m, int max_tokens, int max_outputs, int thr
   return a;
 }
 
-void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& b, ThreadPool& pool,
+void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const ForwardBatch& b, ThreadPool& pool,
              ForwardProfile* prof) {
   const LlamaConfig& c = m.config;
   const Weights& W = *m.weights;

@@ -1,4 +1,4 @@
-#include "gears/plan_store.h"
+#include "backend/cpu/plan_store.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

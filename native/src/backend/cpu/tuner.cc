@@ -1,4 +1,4 @@
-#include "gears/tuner.h"
+#include "backend/cpu/tuner.h"
 
 #include <algorithm>
 #include <chrono>
