@@ -28,6 +28,15 @@ inline void rms_norm(const float* x, const float* w, float* y, int64_t n, float 
   for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }
 
+// RoPE on each head of v, rotating ADJACENT pairs (x[2i], x[2i+1]) by angle theta_i (cos[i],
+// sin[i] of this position; theta_i = pos * base^(-2i/hd), see the table in cpu_backend.cc). That is
+// ggml's "normal" rope mode, the one llama.cpp uses for architecture `llama`. Hugging Face Llama
+// checkpoints instead pair dimension j with j + hd/2 (`rotate_half`); the GGUF conversion
+// (llama.cpp's convert_hf_to_gguf.py, LlamaModel.permute) reorders the rows of attn_q and attn_k
+// within every head (reshape (2, hd/2) -> swap -> (hd/2, 2)), so HF rows j and j + hd/2 become rows
+// 2j and 2j + 1 of the file. The pairs are therefore adjacent in every GGUF llama file, with the
+// same frequency index, and q.k is unchanged (both sides are permuted alike). attn_v and
+// attn_output are not permuted, so attention outputs are in the checkpoint's order.
 inline void rope(float* v, int64_t n_heads, int64_t hd, const float* cos, const float* sin) {
   for (int64_t h = 0; h < n_heads; h++) {
     float* x = v + h * hd;
