@@ -139,7 +139,8 @@ function llamaBinRow(path: string): Row {
 
 async function gearboxChild(path: string): Promise<Row> {
   const { benchModel } = await import("../apps/npu-backend/src/cli/bench.js");
-  const r = await benchModel(path, { promptLengths, gen, batches, repeat: 1, threads });
+  const { nativeEngine } = await import("../apps/npu-backend/src/engine/native-engine.js");
+  const r = await benchModel(nativeEngine, path, { promptLengths, gen, batches, repeat: 1, threads });
   return {
     prefill: Object.fromEntries(r.prefill.map((p) => [p.prompt_tokens, p.tokens_per_s])),
     decode: Object.fromEntries(r.decode.map((d) => [d.batch, d.tokens_per_s])),

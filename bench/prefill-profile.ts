@@ -28,7 +28,7 @@ const model = await nativeEngine.loadModel(o.model, {
   kvCacheMiB: 2048,
   gears: { prefill: [...new Set([64, 128, 256, 512, Math.min(512, maxLen)])], decodeBatch: [1], warm: "all" },
 });
-process.stdout.write(`${o.model} (${model.info.isa}, ${model.info.threads} threads)\n`);
+process.stdout.write(`${o.model} (${model.device.isa}, ${model.device.threads} threads)\n`);
 let salt = 0;
 for (const P of lengths) {
   const before = model.profile().stageMs;

@@ -126,6 +126,36 @@ describe("prefix cache and forks", () => {
   });
 });
 
+describe("KV reservation (the engine's rule the scheduler admits by)", () => {
+  it("reserves prompt + max_tokens per choice, the prompt's full blocks once", () => {
+    expect(model.kvStats().blockSize).toBe(16);
+    expect(model.kvReservation(16, 0, 1)).toBe(1);
+    expect(model.kvReservation(17, 0, 1)).toBe(2);
+    expect(model.kvReservation(20, 30, 1)).toBe(4); // 50 tokens
+    // 40-token prompt: choices fork after 39 tokens, whose 2 full blocks stay shared. Each choice
+    // may reach 40 + 24 = 64 tokens = 4 blocks; the 2 others need 4 - 2 each.
+    expect(model.kvReservation(40, 24, 3)).toBe(4 + 2 * 2);
+  });
+
+  it("is exactly what n forked choices running to max_tokens hold", async () => {
+    const p = prompt(40, 77);
+    const before = model.kvStats().blocksUsed;
+    const { seq } = await model.createSequence(greedy);
+    await model.step([{ seq, tokens: p.slice(0, 39), sample: false }]);
+    const seqs = [seq, await model.forkSequence(seq, greedy), await model.forkSequence(seq, greedy)];
+    let feeds = seqs.map(() => [p[39] as number]);
+    // 24 new tokens each: the last sampled one is never fed, so each choice stores 40 + 23 tokens.
+    for (let i = 0; i < 24; i++) {
+      const results = await model.step(
+        seqs.map((s, k) => ({ seq: s, tokens: feeds[k] as number[], sample: true })),
+      );
+      feeds = results.map((r) => [r.token]);
+    }
+    expect(model.kvStats().blocksUsed - before).toBe(model.kvReservation(40, 24, 3));
+    for (const s of seqs) await model.freeSequence(s);
+  });
+});
+
 describe("sampling", () => {
   const sampled = async (params: SamplingParams, p: number[], n: number, company = 0) => {
     const others = [];

@@ -137,6 +137,31 @@ describe("gears", () => {
     await again.close();
   });
 
+  it("tunes every layer's own matrices: a Q4_K_M file's q4_K and q6_K layers each get a tile", async () => {
+    // Q4_K_M keeps attn_v and ffn_down of some layers in q6_K; the persisted tile choices (keyed by
+    // storage format and shape) must cover both formats of the down projection, not layer 0's only.
+    const cacheDir = join(dir, "plans-q4km");
+    const model = await nativeEngine.loadModel(await ensureModel("tiny", "q4_k_m"), {
+      threads: 2,
+      contextLength: 256,
+      kvCacheMiB: 16,
+      gears: { prefill: [16], decodeBatch: [1], warm: "all", cacheDir },
+    });
+    const { embeddingLength: d, feedForwardLength: ff } = model.info;
+    await model.close();
+    const [file] = (await readdir(cacheDir)).filter((f) => f.endsWith(".gears"));
+    if (!file) throw new Error("no plan file written");
+    const text = await readFile(join(cacheDir, file), "utf8");
+    const downFormats = new Set(
+      text
+        .split("\n")
+        .map((line) => line.split(" "))
+        .filter((f) => f[0] === "tile" && f[2] === String(d) && f[3] === String(ff) && f[4] === "16")
+        .map((f) => f[1]),
+    );
+    expect([...downFormats].sort()).toEqual(["q4_Kx16", "q6_Kx16"]);
+  });
+
   it("padded mode computes whole buckets and counts the padding; results are unchanged", async () => {
     const exact = await load({ prefill: [64], decodeBatch: [1], warm: "all" });
     const a = await prefill(exact, 20);

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nativeAddon } from "../src/engine/native.js";
 import { nativeEngine } from "../src/engine/native-engine.js";
 import { ggmlTypeByName } from "../src/gguf/ggml-types.js";
 import { quantize } from "../src/gguf/quant/codec.js";
@@ -254,6 +255,34 @@ describe("malformed GGUF files", () => {
       }
     }
     expect(rejected).toBeGreaterThan(10);
+  });
+
+  it("settles the context length once: the requested one, capped by the trained context", async () => {
+    const m = await nativeEngine.loadModel(good, {
+      threads: 1,
+      contextLength: 1 << 20,
+      kvCacheMiB: 1,
+      gears: { prefill: [16], decodeBatch: [1], warm: "none" },
+    });
+    expect(m.info.contextLength).toBe(256); // the file's llama.context_length
+    await m.close();
+  });
+
+  it("the native engine has no size defaults of its own: they must be given", async () => {
+    const addon = nativeAddon();
+    const gears = { prefill: [16], decodeBatch: [1], warm: "none" as const };
+    await expect(async () => addon.loadModel(good, { kvCacheMiB: 1, gears } as never)).rejects.toThrow(
+      /contextLength is required/,
+    );
+    await expect(async () => addon.loadModel(good, { contextLength: 64, gears } as never)).rejects.toThrow(
+      /kvCacheMiB is required/,
+    );
+    await expect(async () =>
+      addon.loadModel(good, { contextLength: 64, kvCacheMiB: 1 } as never),
+    ).rejects.toThrow(/gears is required/);
+    await expect(async () =>
+      addon.loadModel(good, { contextLength: 64, kvCacheMiB: 1, gears: { prefill: [16] } } as never),
+    ).rejects.toThrow(/gears.decodeBatch is required/);
   });
 
   it("reports missing files and directories clearly", async () => {

@@ -39,6 +39,8 @@ function watched(model: EngineModel) {
   const steps: { items: StepItem[]; blocksUsed: number }[] = [];
   const spy: EngineModel = {
     info: model.info,
+    device: model.device,
+    kvReservation: (promptTokens, maxNewTokens, n) => model.kvReservation(promptTokens, maxNewTokens, n),
     createSequence: (params, prompt) => model.createSequence(params, prompt),
     forkSequence: (seq, params) => model.forkSequence(seq, params),
     freeSequence: (seq) => model.freeSequence(seq),

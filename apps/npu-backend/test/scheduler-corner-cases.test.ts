@@ -24,6 +24,7 @@ import { Scheduler } from "../src/scheduler/scheduler.js";
 /** Samples token 42 for every item that asks; fails or stalls when told to. */
 class ScriptedEngine implements EngineModel {
   readonly info = { vocabSize: 100, contextLength: 1024 } as ModelInfo;
+  readonly device = { backend: "scripted", isa: "none", threads: 1 };
   readonly live = new Set<number>();
   readonly freed: number[] = [];
   steps = 0;
@@ -61,6 +62,10 @@ class ScriptedEngine implements EngineModel {
   }
   kvStats(): KvStats {
     return { blockSize: 16, blocksTotal: 64, blocksUsed: 0, blocksCached: 0, sequences: this.live.size };
+  }
+  /** A plain worst case (no sharing between choices): these tests never fill the cache. */
+  kvReservation(promptTokens: number, maxNewTokens: number, n: number): number {
+    return n * Math.ceil((promptTokens + maxNewTokens) / 16);
   }
   gearReport(): GearReport {
     return { gears: [], fallbacks: 0, observed: { prefill: {}, decode: {} }, cacheStatus: "", warmupMs: 0 };

@@ -1,7 +1,9 @@
-/** The scheduler's pure parts: step planning, KV reservations, the queue, the cross-model arbiter. */
+/**
+ * The scheduler's pure parts: step planning, the queue, the cross-model arbiter. (KV reservations
+ * are the engine's rule: engine-batching.test.ts.)
+ */
 import { describe, expect, it } from "vitest";
 import { CoreArbiter } from "../src/scheduler/core-arbiter.js";
-import { blocksFor, reservationBlocks } from "../src/scheduler/kv-reservation.js";
 import { FcfsQueue } from "../src/scheduler/request-queue.js";
 import { planStep } from "../src/scheduler/step-planner.js";
 
@@ -22,23 +24,6 @@ describe("planStep", () => {
 
   it("allocates nothing to sequences with nothing left", () => {
     expect(planStep([0, 5], 8)).toEqual([0, 5]);
-  });
-});
-
-describe("KV reservations", () => {
-  it("rounds tokens up to blocks", () => {
-    expect(blocksFor(16, 16)).toBe(1);
-    expect(blocksFor(17, 16)).toBe(2);
-  });
-
-  it("reserves prompt + max_tokens for one choice", () => {
-    expect(reservationBlocks(20, 30, 1, 16)).toBe(4); // 50 tokens
-  });
-
-  it("counts the prompt's full blocks once for forked choices", () => {
-    // 40-token prompt: choices fork after 39 tokens, whose 2 full blocks stay shared.
-    // Each choice may reach 40 + 24 = 64 tokens = 4 blocks; the 2 others need 4 - 2 each.
-    expect(reservationBlocks(40, 24, 3, 16)).toBe(4 + 2 * 2);
   });
 });
 

@@ -1,5 +1,6 @@
 // The addon's entry: loadModel (an async worker reporting progress), the NativeModel class, and the
-// kernel test hooks. The whole surface is typed in apps/npu-backend/src/engine/native-types.ts.
+// kernel test hooks under `testing` (deliberately shipped: docs/engine.md, "Kernel test hooks").
+// The whole surface is typed in apps/npu-backend/src/engine/native-types.ts.
 #include <napi.h>
 
 #include <cstring>

@@ -3,8 +3,6 @@
 #include <cmath>
 
 #include "common/error.h"
-
-#include "kernels/kernels.h"
 #include "model/model.h"
 
 namespace gb::addon {
@@ -97,32 +95,38 @@ SamplingParams to_sampling(const Napi::Value& v) {
 
 EngineOptions to_options(const Napi::Value& v) {
   EngineOptions o;
-  if (v.IsUndefined() || v.IsNull()) return o;
   if (!v.IsObject()) type_error("load options must be an object");
   Napi::Object obj = v.As<Napi::Object>();
+  // The sizes below have their defaults in one place, the backend's config schema
+  // (apps/npu-backend/src/config/config-schema.ts); they must arrive here as arguments.
+  auto required = [](const Napi::Object& from, const char* key, const char* name) {
+    if (!from.Has(key) || from.Get(key).IsUndefined() || from.Get(key).IsNull())
+      type_error(std::string(name) + " is required");
+  };
   o.threads = static_cast<int>(get_number(obj, "threads", 0, 0, 1024));
-  o.context_length = static_cast<int64_t>(get_number(obj, "contextLength", 0, 0, 1 << 24));
-  o.kv_cache_mib = static_cast<int64_t>(get_number(obj, "kvCacheMiB", 1024, 1, 1 << 24));
+  required(obj, "contextLength", "contextLength");
+  o.context_length = static_cast<int64_t>(get_number(obj, "contextLength", 0, 1, 1 << 24));
+  required(obj, "kvCacheMiB", "kvCacheMiB");
+  o.kv_cache_mib = static_cast<int64_t>(get_number(obj, "kvCacheMiB", 0, 1, 1 << 24));
   o.block_size = static_cast<int>(get_number(obj, "blockSize", 16, 1, 1024));
   o.isa = get_string(obj, "isa", "");
-  if (obj.Has("gears") && obj.Get("gears").IsObject()) {
-    Napi::Object g = obj.Get("gears").As<Napi::Object>();
-    auto list = [&](const char* key, std::vector<int>& out) {
-      if (!g.Has(key) || g.Get(key).IsUndefined()) return;
-      std::vector<int32_t> t = to_tokens(g.Get(key), key);
-      if (t.empty()) type_error(std::string("gears.") + key + " must not be empty");
-      out.assign(t.begin(), t.end());
-    };
-    list("prefill", o.gears.prefill);
-    list("decodeBatch", o.gears.decode);
-    std::string warm = get_string(g, "warm", "all");
-    if (warm != "all" && warm != "none") type_error("gears.warm must be \"all\" or \"none\"");
-    o.gears.warm_all = warm == "all";
-    o.gears.cache_dir = get_string(g, "cacheDir", "");
-    o.gears.autotune = get_bool(g, "autotune", true);
-    o.gears.padded = get_bool(g, "padded", false);
-    o.gears.max_resident_bytes = static_cast<size_t>(get_number(g, "maxResidentBytes", 2.0 * (1 << 30), 0, 1e15));
-  }
+  if (!obj.Has("gears") || !obj.Get("gears").IsObject()) type_error("gears is required");
+  Napi::Object g = obj.Get("gears").As<Napi::Object>();
+  auto list = [&](const char* key, std::vector<int>& out) {
+    required(g, key, (std::string("gears.") + key).c_str());
+    std::vector<int32_t> t = to_tokens(g.Get(key), key);
+    if (t.empty()) type_error(std::string("gears.") + key + " must not be empty");
+    out.assign(t.begin(), t.end());
+  };
+  list("prefill", o.gears.prefill);
+  list("decodeBatch", o.gears.decode);
+  std::string warm = get_string(g, "warm", "all");
+  if (warm != "all" && warm != "none") type_error("gears.warm must be \"all\" or \"none\"");
+  o.gears.warm_all = warm == "all";
+  o.gears.cache_dir = get_string(g, "cacheDir", "");
+  o.gears.autotune = get_bool(g, "autotune", true);
+  o.gears.padded = get_bool(g, "padded", false);
+  o.gears.max_resident_bytes = static_cast<size_t>(get_number(g, "maxResidentBytes", 2.0 * (1 << 30), 0, 1e15));
   return o;
 }
 
@@ -205,7 +209,7 @@ Napi::Object from_gear_report(Napi::Env env, const GearReport& r) {
     Napi::Object s = Napi::Object::New(env);
     s.Set("phase", g.key.phase == Phase::Prefill ? "prefill" : "decode");
     s.Set("bucket", g.key.bucket);
-    s.Set("state", g.state);
+    s.Set("state", gear_state_name(g.state));
     s.Set("hits", static_cast<double>(g.hits));
     s.Set("misses", static_cast<double>(g.misses));
     s.Set("compileMs", g.compile_ms);
@@ -252,23 +256,19 @@ Napi::Object model_info(Napi::Env env, const Engine& e) {
   o.Set("ropeTheta", c.rope_theta);
   o.Set("rmsEps", c.rms_eps);
   o.Set("tiedOutput", c.tied_output);
-  o.Set("parameterCount", static_cast<double>(m.weights->parameter_count()));
+  const WeightsInfo& w = e.weights();
+  o.Set("parameterCount", static_cast<double>(w.parameters));
   o.Set("fileBytes", static_cast<double>(m.file_bytes));
-  o.Set("weightBytes", static_cast<double>(m.weights->bytes()));
-  o.Set("isa", e.isa());
-  o.Set("threads", e.threads());
+  o.Set("weightBytes", static_cast<double>(w.bytes));
   Napi::Object types = Napi::Object::New(env);
-  auto count = [&](const Matrix& w) {
-    const char* n = ggml_type_name(w.source_type);
-    uint32_t prev = types.Has(n) ? types.Get(n).As<Napi::Number>().Uint32Value() : 0;
-    types.Set(n, prev + 1);
-  };
-  count(m.weights->token_embd);
-  for (const LayerWeights& L : m.weights->layers) {
-    count(L.wq), count(L.wk), count(L.wv), count(L.wo), count(L.w_gate), count(L.w_up), count(L.w_down);
-  }
-  if (!c.tied_output) count(m.weights->output);
+  for (const auto& [name, n] : w.tensor_types) types.Set(name, n);
   o.Set("tensorTypes", types);
+  const DeviceInfo d = e.device();
+  Napi::Object device = Napi::Object::New(env);
+  device.Set("backend", d.backend);
+  device.Set("isa", d.isa);
+  device.Set("threads", d.threads);
+  o.Set("device", device);
   return o;
 }
 

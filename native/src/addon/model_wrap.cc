@@ -24,6 +24,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                                       InstanceMethod("step", &ModelWrap::Step),
                                       InstanceMethod("supplyMasks", &ModelWrap::SupplyMasks),
                                       InstanceMethod("kvStats", &ModelWrap::KvStats),
+                                      InstanceMethod("kvReservation", &ModelWrap::KvReservation),
                                       InstanceMethod("gearReport", &ModelWrap::GearReport),
                                       InstanceMethod("profile", &ModelWrap::Profile),
                                       InstanceMethod("close", &ModelWrap::Close),
@@ -46,6 +47,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
   }
   engine_.reset(info[0].As<Napi::External<Engine>>().Data());
   n_vocab_ = engine_->model().config.n_vocab;
+  block_size_ = engine_->block_size();
   info_ = Napi::Persistent(model_info(env, *engine_));
   tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "gearbox-engine",
                                         0, 1);
@@ -278,6 +280,32 @@ Napi::Value ModelWrap::SupplyMasks(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::KvStats(const Napi::CallbackInfo& info) {
   if (closed_) return info.Env().Null();
   return from_kv_stats(info.Env(), engine_->kv_stats());
+}
+
+// kvReservation(promptTokens, maxNewTokens, n) -> blocks: synchronous, it reads only the cache's
+// fixed geometry (safe while a step runs on the engine thread, and after close).
+Napi::Value ModelWrap::KvReservation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* names[3] = {"promptTokens", "maxNewTokens", "n"};
+  const double lo[3] = {0, 0, 1};
+  double v[3];
+  for (int i = 0; i < 3; i++) {
+    if (static_cast<int>(info.Length()) <= i || !info[static_cast<size_t>(i)].IsNumber()) {
+      Napi::TypeError::New(env, std::string("kvReservation(promptTokens, maxNewTokens, n): ") + names[i] + " must be a number")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    v[i] = info[static_cast<size_t>(i)].As<Napi::Number>().DoubleValue();
+    if (!(v[i] >= lo[i] && v[i] <= 1e12) || v[i] != static_cast<double>(static_cast<int64_t>(v[i]))) {
+      Napi::RangeError::New(env, std::string("kvReservation: ") + names[i] + " must be an integer >= " +
+                                     std::to_string(static_cast<int>(lo[i])))
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  return Napi::Number::New(env, static_cast<double>(Engine::reservation_blocks(block_size_, static_cast<int64_t>(v[0]),
+                                                                         static_cast<int64_t>(v[1]),
+                                                                         static_cast<int64_t>(v[2]))));
 }
 
 Napi::Value ModelWrap::GearReport(const Napi::CallbackInfo& info) {

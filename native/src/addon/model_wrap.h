@@ -39,6 +39,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Step(const Napi::CallbackInfo& info);
   Napi::Value SupplyMasks(const Napi::CallbackInfo& info);
   Napi::Value KvStats(const Napi::CallbackInfo& info);
+  Napi::Value KvReservation(const Napi::CallbackInfo& info);
   Napi::Value GearReport(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -59,6 +60,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   std::unique_ptr<Engine> engine_;
   int64_t n_vocab_ = 0;
+  int block_size_ = 16;
   Napi::ObjectReference info_;
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;

@@ -7,59 +7,68 @@
 
 #include "common/error.h"
 #include "kv/kv_cache.h"
-#include "model/model.h"
-#include "threads/pool.h"
 
 namespace gb {
 
 Engine::Engine(const std::string& path, const EngineOptions& o, const Progress& progress) {
-  const KernelSet* kernels = &gb::kernels();
-  if (!o.isa.empty()) {
-    kernels = kernels_by_name(o.isa.c_str());
-    if (!kernels) fail("the '%s' kernels cannot run on this CPU (or were not built)", o.isa.c_str());
-  }
-  const int threads = o.threads > 0 ? std::min(o.threads, 1024) : hardware_threads();
-  pool_ = ThreadPool::shared(threads);
-
-  // The context length must be known before the model (RoPE tables); peek at the file's value.
-  model_ = Model::load(
-      path, o.context_length > 0 ? o.context_length : 8192, *kernels, *pool_,
-      [&](double f) {
-        if (progress) progress(f * 0.8, "loading weights");
-      });
-  const LlamaConfig& c = model_->config;
-  context_length_ = o.context_length > 0 ? o.context_length : std::min<int64_t>(c.n_ctx_train, 8192);
-  if (context_length_ > c.n_ctx_train)
-    fail("contextLength %lld exceeds the model's trained context %lld", static_cast<long long>(context_length_),
-         static_cast<long long>(c.n_ctx_train));
-  if (context_length_ != model_->max_positions) {
-    // Rebuild with the exact table size (cheap relative to loading: only when defaulted).
-    model_->max_positions = context_length_;
-    const int64_t half = c.head_dim / 2;
-    model_->rope_cos.resize(static_cast<size_t>(context_length_ * half));
-    model_->rope_sin.resize(static_cast<size_t>(context_length_ * half));
-  }
-
+  if (o.context_length < 1) fail("the context length must be given (at least 1 token)");
+  if (o.kv_cache_mib < 1) fail("the KV cache budget must be given (at least 1 MiB)");
   const int bs = o.block_size > 0 ? o.block_size : 16;
-  const KvGeometry g{c.n_layer, c.n_head_kv, c.head_dim, bs};
-  const int64_t block_bytes = 2 * 2 * c.n_layer * c.n_head_kv * c.head_dim * bs;
-  const int64_t n_blocks = std::max<int64_t>(1, o.kv_cache_mib * 1024 * 1024 / block_bytes);
-  kv_ = std::make_unique<KvCache>(g, n_blocks);
+  BackendOptions bo;
+  bo.isa = o.isa;
+  bo.threads = o.threads;
+  bo.plan_cache_dir = o.gears.cache_dir;
+  bo.autotune = o.gears.autotune;
+  bo.padded = o.gears.padded;
+  backend_ = make_backend(bo);
+  device_ = backend_->device();
 
-  GearConfig gc = o.gears;
-  gears_ = std::make_unique<GearManager>(*model_, gc, threads);
-  gears_->warm_up([&](double f, const std::string& label) {
+  {
+    // The file's header gives the trained context, so the context length is settled once, here,
+    // before the backend sizes anything by it (RoPE tables, attention scratch).
+    ModelFile file(path);
+    model_ = file.model();
+    const LlamaConfig& c = model_.config;
+    context_length_ = std::min<int64_t>(o.context_length, c.n_ctx_train);
+    backend_->load_weights(file, context_length_, [&](double f) {
+      if (progress) progress(f * 0.8, "loading weights");
+    });
+  }  // the file is unmapped: the backend holds its own copy of every tensor
+  weights_ = backend_->weights_info();
+
+  const LlamaConfig& c = model_.config;
+  const KvGeometry g{c.n_layer, c.n_head_kv, c.head_dim, bs};
+  const int64_t n_blocks = std::max<int64_t>(1, o.kv_cache_mib * 1024 * 1024 / backend_->kv_block_bytes(g));
+  kv_ = std::make_unique<KvCache>(g, n_blocks);
+  backend_->allocate_kv(g, n_blocks);
+
+  const GearConfig& gc = o.gears;
+  ladder_ = std::make_unique<GearLadder>(gc.prefill, gc.decode);
+  gears_ = std::make_unique<PlanCache>(
+      *ladder_, gc.max_resident_bytes, backend_->caps().max_plans,
+      [this](const GearKey& key, bool tune) {
+        return backend_->compile(key, {ladder_->plan_tokens(key), ladder_->plan_outputs(key)}, tune);
+      },
+      [this] { backend_->persist_plans(); });
+  gears_->warm_up(gc.warm_all, [&](double f, const std::string& label) {
     if (progress) progress(0.8 + 0.2 * f, label);
   });
-  const char* prof = std::getenv("GEARBOX_PROFILE");
-  profile_.enabled = prof && *prof && std::strcmp(prof, "0") != 0;
   update_stats();
 }
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+  gears_.reset();  // stops the builder thread before the backend it compiles for goes
+}
 
-int Engine::threads() const { return pool_->size(); }
-const char* Engine::isa() const { return model_->kernels->name; }
+int Engine::block_size() const { return kv_->block_size(); }
+
+int64_t Engine::reservation_blocks(int block_size, int64_t prompt_tokens, int64_t max_new_tokens, int64_t n) {
+  const int64_t bs = block_size;
+  const int64_t per_choice = (prompt_tokens + max_new_tokens + bs - 1) / bs;
+  // Choices fork after all but the last prompt token: the full blocks before it stay shared.
+  const int64_t shared = std::max<int64_t>(0, prompt_tokens - 1) / bs;
+  return per_choice + (n - 1) * (per_choice - shared);
+}
 
 Engine::Sequence& Engine::get(int32_t seq) {
   auto it = seqs_.find(seq);
@@ -68,7 +77,7 @@ Engine::Sequence& Engine::get(int32_t seq) {
 }
 
 int32_t Engine::create_sequence(const SamplingParams& params, const std::vector<int32_t>& prompt, int32_t* cached) {
-  const int64_t V = model_->config.n_vocab;
+  const int64_t V = model_.config.n_vocab;
   for (int32_t t : prompt)
     if (t < 0 || t >= V) fail("prompt token %d is outside the vocabulary (0..%lld)", t, static_cast<long long>(V - 1));
   Sequence s;
@@ -100,7 +109,7 @@ int32_t Engine::fork_sequence(int32_t seq, const SamplingParams& params) {
   s.tokens = src.tokens;
   s.hashes = src.hashes;
   for (int32_t b : s.blocks) kv_->retain(b);
-  s.sampler = std::make_unique<Sampler>(params, model_->config.n_vocab);
+  s.sampler = std::make_unique<Sampler>(params, model_.config.n_vocab);
   for (int32_t t : s.tokens) s.sampler->observe(t);
   const int32_t id = next_seq_++;
   seqs_.emplace(id, std::move(s));
@@ -128,7 +137,7 @@ void Engine::publish_full_blocks(Sequence& s) {
 }
 
 std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items, const LateMask& late_mask) {
-  const int64_t V = model_->config.n_vocab;
+  const int64_t V = model_.config.n_vocab;
   const int bs = kv_->block_size();
   // ---- validate everything before changing any state
   std::unordered_set<int32_t> seen;
@@ -160,7 +169,7 @@ std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items, const L
     const size_t n = s.tokens.size();
     if (n % bs != 0 && kv_->refcount(s.blocks.back()) > 1) {
       int nb = kv_->allocate();
-      kv_->copy(s.blocks.back(), nb);
+      backend_->copy_kv_block(s.blocks.back(), nb);
       kv_->release(s.blocks.back());
       s.blocks.back() = nb;
     }
@@ -173,8 +182,8 @@ std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items, const L
 
   // ---- run as passes of at most the largest gear's tokens and sequences
   std::vector<StepOutput> outputs(items.size());
-  const int max_tokens = gears_->max_tokens();
-  const int max_seqs = gears_->max_sequences();
+  const int max_tokens = ladder_->max_tokens();
+  const int max_seqs = ladder_->max_sequences();
   std::vector<int32_t> done(items.size(), 0);  // tokens of each item already computed
   size_t next_item = 0;
   while (next_item < items.size()) {
@@ -204,11 +213,8 @@ std::vector<StepOutput> Engine::step(const std::vector<StepItem>& items, const L
       tokens += take;
     }
     const bool decode = tokens == static_cast<int>(batch.seqs.size());
-    std::shared_ptr<const Plan> plan = gears_->acquire(tokens, static_cast<int>(batch.seqs.size()), decode);
-    forward(*model_, *plan, *kv_, batch, *pool_, &profile_);
-    profile_.passes++;
-
-    const float* logits = plan->at<float>(plan->layout.logits);
+    std::shared_ptr<const BackendPlan> plan = gears_->acquire(tokens, static_cast<int>(batch.seqs.size()), decode);
+    const float* logits = backend_->execute(*plan, batch);
     for (size_t k = 0; k < in_pass.size(); k++) {
       const size_t i = in_pass[k];
       const StepItem& it = items[i];
@@ -253,6 +259,10 @@ KvStats Engine::kv_stats() const {
   return stats_;
 }
 
-ForwardProfile Engine::profile() const { return profile_; }
+GearReport Engine::gear_report() const {
+  GearReport r = gears_->report();
+  r.cache_status = backend_->plan_store_status();
+  return r;
+}
 
 }  // namespace gb

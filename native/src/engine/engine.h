@@ -1,6 +1,8 @@
-// The engine API: one loaded model with its KV cache, sequences and gears. Not thread-safe for
-// mutation: the addon calls create/fork/free/step from one engine thread; the stats accessors may
-// be called from any thread.
+// The engine API: one loaded model with its KV cache, sequences and gears, device-neutral: it keeps
+// the block tables, the prefix cache, the gear ladder and plan cache and the samplers, and hands
+// every device matter (weights, KV storage, plans, the forward pass) to its Backend. Not
+// thread-safe for mutation: the addon calls create/fork/free/step from one engine thread; the
+// stats accessors and the const queries may be called from any thread.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -11,21 +13,23 @@
 #include <unordered_map>
 #include <vector>
 
-#include "forward/forward.h"
-#include "gears/gears.h"
+#include "backend/backend.h"
+#include "gears/ladder.h"
+#include "gears/plan_cache.h"
+#include "model/model.h"
 #include "sampler/sampler.h"
 
 namespace gb {
 
-struct Model;
 class KvCache;
-class ThreadPool;
 
+// What the caller (the addon, from the config schema's values) decides; the engine has no
+// defaults of its own for these.
 struct EngineOptions {
   int threads = 0;                  // 0: all cores
-  int64_t context_length = 0;       // 0: min(model's, 8192)
-  int64_t kv_cache_mib = 1024;
-  int block_size = 16;
+  int64_t context_length = 0;       // tokens per sequence, capped by the model's trained context
+  int64_t kv_cache_mib = 0;
+  int block_size = 16;              // tokens per KV block (the prefix cache's granularity)
   GearConfig gears;
   std::string isa;                  // "", "portable", "avx2", "avx512"
 };
@@ -63,10 +67,19 @@ class Engine {
   Engine(const std::string& path, const EngineOptions& options, const Progress& progress);
   ~Engine();
 
-  const Model& model() const { return *model_; }
-  int threads() const;
+  const Model& model() const { return model_; }
+  DeviceInfo device() const { return device_; }
+  const WeightsInfo& weights() const { return weights_; }
   int64_t context_length() const { return context_length_; }
-  const char* isa() const;
+
+  // KV blocks a request may hold at most: `n` choices of prompt_tokens + max_new_tokens tokens,
+  // counting the prompt's full blocks once (choices fork after all but the last prompt token and
+  // share them; copy-on-write starts at the first partial block). The scheduler admits a request
+  // only once this many blocks are unreserved: the engine fails a whole step when the cache runs
+  // out and nothing is preempted.
+  // (Static: it needs only the block size, so the addon can answer it without the engine thread.)
+  static int64_t reservation_blocks(int block_size, int64_t prompt_tokens, int64_t max_new_tokens, int64_t n);
+  int block_size() const;
 
   // Returns the new sequence id; *cached receives the prompt tokens found in the prefix cache.
   int32_t create_sequence(const SamplingParams& params, const std::vector<int32_t>& prompt, int32_t* cached);
@@ -75,8 +88,8 @@ class Engine {
   std::vector<StepOutput> step(const std::vector<StepItem>& items, const LateMask& late_mask = nullptr);
 
   KvStats kv_stats() const;
-  GearReport gear_report() const { return gears_->report(); }
-  ForwardProfile profile() const;
+  GearReport gear_report() const;
+  ForwardProfile profile() const { return backend_->profile(); }
 
  private:
   struct Sequence {
@@ -90,14 +103,16 @@ class Engine {
   void publish_full_blocks(Sequence& s);
   void update_stats();
 
-  std::shared_ptr<ThreadPool> pool_;
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<Backend> backend_;
+  Model model_;
+  DeviceInfo device_;
+  WeightsInfo weights_;
   std::unique_ptr<KvCache> kv_;
-  std::unique_ptr<GearManager> gears_;
+  std::unique_ptr<GearLadder> ladder_;
+  std::unique_ptr<PlanCache> gears_;
   int64_t context_length_ = 0;
   std::unordered_map<int32_t, Sequence> seqs_;
   int32_t next_seq_ = 1;
-  ForwardProfile profile_;
   mutable std::mutex stats_mutex_;
   KvStats stats_{};
   int64_t prefix_hit_tokens_ = 0;

@@ -1,32 +1,17 @@
 #include "kv/kv_cache.h"
 
-#include <sys/mman.h>
-
-#include <cstring>
-
 #include "common/error.h"
 
 namespace gb {
 
 KvCache::KvCache(const KvGeometry& g, int64_t n_blocks) : g_(g), n_blocks_(n_blocks) {
   if (n_blocks < 1) fail("kv cache: budget too small for one block");
-  const size_t halves = static_cast<size_t>(g.n_layer * n_blocks * g.n_head_kv * g.block_size * g.head_dim);
-  bytes_ = halves * 2 * 2;
-  // Anonymous memory: pages are only committed when a block is first written.
-  void* mem = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mem == MAP_FAILED) fail("kv cache: cannot reserve %zu bytes", bytes_);
-  k_ = static_cast<uint16_t*>(mem);
-  v_ = k_ + halves;
   ref_.assign(static_cast<size_t>(n_blocks), 0);
   hash_.assign(static_cast<size_t>(n_blocks), 0);
   lru_pos_.resize(static_cast<size_t>(n_blocks));
   in_lru_.assign(static_cast<size_t>(n_blocks), false);
   free_.reserve(static_cast<size_t>(n_blocks));
   for (int64_t b = n_blocks - 1; b >= 0; b--) free_.push_back(static_cast<int>(b));
-}
-
-KvCache::~KvCache() {
-  if (k_) munmap(k_, bytes_);
 }
 
 int KvCache::allocate() {
@@ -70,14 +55,6 @@ void KvCache::release(int b) {
     in_lru_[i] = true;
   } else {
     free_.push_back(b);
-  }
-}
-
-void KvCache::copy(int src, int dst) {
-  const size_t n = static_cast<size_t>(g_.n_head_kv * g_.block_size * g_.head_dim) * 2;
-  for (int64_t l = 0; l < g_.n_layer; l++) {
-    std::memcpy(k(l, dst, 0), k(l, src, 0), n);
-    std::memcpy(v(l, dst, 0), v(l, src, 0), n);
   }
 }
 

@@ -1,6 +1,7 @@
-// Paged KV cache: fixed-size blocks of `block_size` token slots holding K and V (f16) for every
-// layer. Sequences own lists of blocks (their block table). Full blocks are content-addressed by a
-// hash chain over their tokens, so a new sequence whose prompt starts with the same tokens attaches
+// Paged KV cache, the device-neutral half: which of the backend's fixed-size blocks (of
+// `block_size` token slots, K and V for every layer; the storage is the backend's) is free, who
+// holds it, and what it contains. Sequences own lists of blocks (their block table). Full blocks
+// are content-addressed by a hash chain over their tokens, so a new sequence whose prompt starts with the same tokens attaches
 // them instead of recomputing (refcounted; a shared partially-filled block is copied before write).
 // Blocks no sequence uses but whose contents are known stay cached until memory is needed (LRU).
 #pragma once
@@ -10,19 +11,13 @@
 #include <unordered_map>
 #include <vector>
 
-namespace gb {
+#include "kv/kv_geometry.h"
 
-struct KvGeometry {
-  int64_t n_layer;
-  int64_t n_head_kv;
-  int64_t head_dim;
-  int block_size;
-};
+namespace gb {
 
 class KvCache {
  public:
   KvCache(const KvGeometry& g, int64_t n_blocks);
-  ~KvCache();
   KvCache(const KvCache&) = delete;
   KvCache& operator=(const KvCache&) = delete;
 
@@ -30,18 +25,11 @@ class KvCache {
   int block_size() const { return g_.block_size; }
   int64_t n_blocks() const { return n_blocks_; }
 
-  // One layer / block / KV head: K as (head_dim, block_size) halves (transposed, so a block's scores
-  // need no horizontal sums), V as (block_size, head_dim).
-  uint16_t* k(int64_t layer, int block, int64_t head) { return k_ + offset(layer, block, head); }
-  uint16_t* v(int64_t layer, int block, int64_t head) { return v_ + offset(layer, block, head); }
-
   // A free block with refcount 1, evicting the least recently cached block if needed; -1 if full.
   int allocate();
   void retain(int block);
   void release(int block);
   int refcount(int block) const { return ref_[static_cast<size_t>(block)]; }
-  // Copies every layer's K and V of src into dst.
-  void copy(int src, int dst);
 
   // Prefix cache. hash_chain(parent, tokens) names a full block by its tokens and all before it.
   static uint64_t hash_chain(uint64_t parent, const int32_t* tokens, int n);
@@ -52,19 +40,12 @@ class KvCache {
 
   int64_t blocks_used() const { return used_; }
   int64_t blocks_cached() const { return static_cast<int64_t>(lru_.size()); }
-  size_t bytes() const { return bytes_; }
 
  private:
-  size_t offset(int64_t layer, int block, int64_t head) const {
-    return static_cast<size_t>(((layer * n_blocks_ + block) * g_.n_head_kv + head) * g_.block_size * g_.head_dim);
-  }
   void forget_hash(int block);
 
   KvGeometry g_;
   int64_t n_blocks_;
-  size_t bytes_ = 0;
-  uint16_t* k_ = nullptr;
-  uint16_t* v_ = nullptr;
   std::vector<int> ref_;
   std::vector<int> free_;
   std::vector<uint64_t> hash_;  // 0: not published

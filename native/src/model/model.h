@@ -1,35 +1,42 @@
-// A loaded model: hyper-parameters (Config), kernel-ready tensors (Weights), the kernel set they were
-// packed for, and tables derived once (RoPE rotations per position).
+// A model file opened for loading: the GGUF mmapped and its header checked, the hyper-parameters
+// read (Config), and what identifies the model to every device (Model). The tensors are the
+// backend's to upload (Backend::load_weights); the file is closed once they are.
 #pragma once
+#include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "kernels/kernels.h"
 #include "model/config.h"
-#include "model/weights.h"
 
 namespace gb {
 
-class ThreadPool;
+class GgufFile;
 
+// Device-neutral facts of a loaded model.
 struct Model {
   std::string path;
   size_t file_bytes = 0;
   LlamaConfig config;
-  const KernelSet* kernels = nullptr;
-  std::unique_ptr<Weights> weights;
-  int64_t max_positions = 0;
-  // RoPE as ggml computes it: theta_i = pos * base^(-2i/d) / freq_factor_i * freq_scale.
-  std::vector<float> rope_cos;  // (max_positions, head_dim / 2)
-  std::vector<float> rope_sin;
   uint64_t shape_hash = 0;  // hash of hyper-parameters and tensor types (keys persisted plans)
+};
 
-  // mmaps, validates and repacks the file. Throws EngineError with a clear message on any problem.
-  static std::unique_ptr<Model> load(const std::string& path, int64_t max_positions, const KernelSet& kernels,
-                                     ThreadPool& pool, const std::function<void(double)>& progress);
+class ModelFile {
+ public:
+  // mmaps and parses the file; throws EngineError with a clear message on any problem.
+  explicit ModelFile(const std::string& path);
+  ~ModelFile();
+  ModelFile(const ModelFile&) = delete;
+  ModelFile& operator=(const ModelFile&) = delete;
+
+  const GgufFile& gguf() const { return *gguf_; }
+  const Model& model() const { return model_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  std::unique_ptr<GgufFile> gguf_;
+  Model model_;
 };
 
 }  // namespace gb

@@ -3,7 +3,7 @@
  * several batch sizes (aggregate tok/s over all sequences of the batch), load time and peak RSS.
  * Each figure is the median of --repeat runs. Timings only; nothing here asserts a speed.
  */
-import { defaultSampling } from "../engine/engine.js";
+import { defaultSampling, type Engine } from "../engine/engine.js";
 import { nativeEngine } from "../engine/native-engine.js";
 import { integerOption, parseCommandArgs, requireOption, runCommand, UsageError } from "./args.js";
 import { progressBar } from "./progress.js";
@@ -44,7 +44,9 @@ function promptTokens(n: number, salt: number): number[] {
   return Array.from({ length: n }, (_, i) => 1000 + ((i * 7919 + salt * 104729) % 100000));
 }
 
+/** Benchmarks one model file on `engine` (any implementation of the Engine interface). */
 export async function benchModel(
+  engine: Engine,
   path: string,
   opts: { promptLengths: number[]; gen: number; batches: number[]; repeat: number; threads?: number },
   onProgress?: (f: number, label: string) => void,
@@ -60,7 +62,7 @@ export async function benchModel(
   ];
   const decodeGears = [...new Set([1, 2, 4, 8, 16].filter((g) => g < maxBatch).concat([maxBatch]))];
   const t0 = performance.now();
-  const model = await nativeEngine.loadModel(path, {
+  const model = await engine.loadModel(path, {
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     contextLength: Math.max(1024, maxPrompt + opts.gen + 32),
     kvCacheMiB: 1024,
@@ -71,8 +73,8 @@ export async function benchModel(
   const greedy = { ...defaultSampling, temperature: 0 };
   const result: BenchResult = {
     model: path,
-    threads: model.info.threads,
-    isa: model.info.isa,
+    threads: model.device.threads,
+    isa: model.device.isa,
     load_ms: Math.round(loadMs),
     peak_rss_bytes: 0,
     prefill: [],
@@ -139,6 +141,7 @@ export async function run(argv: string[]): Promise<number> {
     const threads = integerOption(o.threads, "threads", 1, 1024);
     const bar = progressBar("load");
     const r = await benchModel(
+      nativeEngine,
       path,
       {
         promptLengths: listOption(o["prompt-lengths"], "prompt-lengths", [16, 64, 256]),

@@ -81,6 +81,13 @@ export const gearsSchema = z.strictObject({
   cacheDir: z.string().default(".gearbox/plans"),
 });
 
+/**
+ * The engine's sizes when a caller gives none (tools, tests, benches): the schema's own defaults,
+ * so they are written once. The native engine has no defaults for them.
+ */
+export const engineDefaults = engineSchema.parse({});
+export const gearDefaults = gearsSchema.parse({});
+
 export const limitsSchema = z.strictObject({
   /** Requests waiting for a slot, per model; beyond it: 503 server_overloaded with retry-after. */
   maxQueue: z.int().min(0).max(1_000_000).default(256),

@@ -46,7 +46,7 @@ export const defaultSampling: SamplingParams = {
   logprobs: false,
 };
 
-/** Hyper-parameters of a loaded model, as read from the GGUF file. */
+/** Hyper-parameters of a loaded model, as read from the GGUF file (device-neutral). */
 export interface ModelInfo {
   path: string;
   architecture: string;
@@ -67,15 +67,26 @@ export interface ModelInfo {
   fileBytes: number;
   /** Bytes of weights resident after load (repacked layouts included). */
   weightBytes: number;
+}
+
+/** Where a loaded model runs (the engine's backend). */
+export interface DeviceInfo {
+  /** The backend, e.g. "cpu". */
+  backend: string;
   /** The CPU feature set the kernels were dispatched to, e.g. "avx512-vnni". */
   isa: string;
+  /** Host compute threads. */
   threads: number;
 }
 
+/** Options left out take the config schema's defaults (config-schema.ts: the one place they live). */
 export interface LoadOptions {
   /** Compute threads; 0 = all cores. */
   threads?: number;
-  /** Maximum tokens per sequence (prompt + generated); defaults to min(model's, 8192). */
+  /**
+   * Maximum tokens per sequence (prompt + generated), capped by the model's trained context; the
+   * engine settles it once and reports it as `info.contextLength`.
+   */
   contextLength?: number;
   /** KV cache budget in MiB, shared by all sequences of this model. */
   kvCacheMiB?: number;
@@ -172,7 +183,7 @@ export interface GearReport {
   fallbacks: number;
   /** Histogram of observed step sizes: size -> count, per phase. */
   observed: { prefill: Record<number, number>; decode: Record<number, number> };
-  /** What happened to persisted plans at load, e.g. "warm: 12 tuned kernels, 11 plans" or "rebuilt: ...". */
+  /** What happened to persisted plans at load, e.g. "warm: 12 tuned kernels" or "rebuilt: ...". */
   cacheStatus: string;
   /** Time spent compiling the configured gears at load. */
   warmupMs: number;
@@ -187,6 +198,7 @@ export interface CreateSequenceResult {
 /** A loaded model. Every call that computes is asynchronous; the event loop never waits on compute. */
 export interface EngineModel {
   readonly info: ModelInfo;
+  readonly device: DeviceInfo;
   /**
    * A new sequence. With `promptTokens`, the longest prefix of whole KV blocks already in the
    * prefix cache is attached (shared, copy-on-write) and reported as `cachedTokens`.
@@ -202,6 +214,13 @@ export interface EngineModel {
    */
   step(items: readonly StepItem[], lateMasks?: LateMasks): Promise<StepResult[]>;
   kvStats(): KvStats;
+  /**
+   * The KV blocks a request may hold at most: `n` choices of `promptTokens + maxNewTokens` tokens,
+   * the prompt's full blocks counted once (forked choices share them). The engine owns this rule;
+   * the scheduler admits a request only when that many blocks are unreserved, since the engine
+   * fails a whole step when the cache runs out and nothing is preempted.
+   */
+  kvReservation(promptTokens: number, maxNewTokens: number, n: number): number;
   gearReport(): GearReport;
   /** Wall time per forward stage since load (collected only with GEARBOX_PROFILE=1 at load). */
   profile(): ForwardProfile;

@@ -1,6 +1,8 @@
 /** The Engine implementation on the C++ addon. */
+import { engineDefaults, gearDefaults } from "../config/config-schema.js";
 import type {
   CreateSequenceResult,
+  DeviceInfo,
   Engine,
   EngineModel,
   ForwardProfile,
@@ -34,6 +36,7 @@ function toNativeSampling(p: SamplingParams): NativeSamplingParams {
 
 class NativeEngineModel implements EngineModel {
   readonly info: ModelInfo;
+  readonly device: DeviceInfo;
 
   constructor(private readonly model: NativeModel) {
     const i = model.info();
@@ -55,9 +58,8 @@ class NativeEngineModel implements EngineModel {
       parameterCount: i.parameterCount,
       fileBytes: i.fileBytes,
       weightBytes: i.weightBytes,
-      isa: i.isa,
-      threads: i.threads,
     };
+    this.device = { backend: i.device.backend, isa: i.device.isa, threads: i.device.threads };
   }
 
   createSequence(params: SamplingParams, promptTokens?: readonly number[]): Promise<CreateSequenceResult> {
@@ -125,6 +127,10 @@ class NativeEngineModel implements EngineModel {
     };
   }
 
+  kvReservation(promptTokens: number, maxNewTokens: number, n: number): number {
+    return this.model.kvReservation(promptTokens, maxNewTokens, n);
+  }
+
   gearReport(): GearReport {
     const r = this.model.gearReport();
     if (!r)
@@ -171,25 +177,25 @@ class NativeEngineModel implements EngineModel {
 /** The engine backed by the C++ addon. */
 export const nativeEngine: Engine = {
   async loadModel(path: string, options: LoadOptions = {}): Promise<EngineModel> {
-    const gears = options.gears;
+    const gears = options.gears ?? {
+      prefill: gearDefaults.prefill,
+      decodeBatch: gearDefaults.decodeBatch,
+      warm: gearDefaults.warm,
+    };
     const model = await nativeAddon().loadModel(
       path,
       {
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
-        ...(options.contextLength !== undefined ? { contextLength: options.contextLength } : {}),
-        ...(options.kvCacheMiB !== undefined ? { kvCacheMiB: options.kvCacheMiB } : {}),
-        ...(gears
-          ? {
-              gears: {
-                prefill: gears.prefill,
-                decodeBatch: gears.decodeBatch,
-                warm: gears.warm,
-                ...(gears.cacheDir !== undefined ? { cacheDir: gears.cacheDir } : {}),
-                ...(gears.maxResidentBytes !== undefined ? { maxResidentBytes: gears.maxResidentBytes } : {}),
-                ...(gears.padded !== undefined ? { padded: gears.padded } : {}),
-              },
-            }
-          : {}),
+        contextLength: options.contextLength ?? engineDefaults.contextLength,
+        kvCacheMiB: options.kvCacheMiB ?? engineDefaults.kvCacheMiB,
+        gears: {
+          prefill: gears.prefill,
+          decodeBatch: gears.decodeBatch,
+          warm: gears.warm,
+          ...(gears.cacheDir !== undefined ? { cacheDir: gears.cacheDir } : {}),
+          ...(gears.maxResidentBytes !== undefined ? { maxResidentBytes: gears.maxResidentBytes } : {}),
+          ...(gears.padded !== undefined ? { padded: gears.padded } : {}),
+        },
       },
       options.onProgress,
     );

@@ -18,16 +18,18 @@ export interface NativeSamplingParams {
   logprobs?: boolean;
 }
 
+/** The sizes are required: their defaults live in the config schema (config-schema.ts) only. */
 export interface NativeLoadOptions {
   threads?: number;
-  contextLength?: number;
-  kvCacheMiB?: number;
+  /** Tokens per sequence; the engine caps it by the model's trained context. */
+  contextLength: number;
+  kvCacheMiB: number;
   blockSize?: number;
   /** Force a kernel set: "portable" | "avx2" | "avx512" | "neon" | "neon-dotprod" (one this CPU runs). */
   isa?: string;
-  gears?: {
-    prefill?: number[];
-    decodeBatch?: number[];
+  gears: {
+    prefill: number[];
+    decodeBatch: number[];
     warm?: "all" | "none";
     cacheDir?: string;
     autotune?: boolean;
@@ -55,9 +57,14 @@ export interface NativeModelInfo {
   parameterCount: number;
   fileBytes: number;
   weightBytes: number;
+  tensorTypes: Record<string, number>;
+  device: NativeDeviceInfo;
+}
+
+export interface NativeDeviceInfo {
+  backend: string;
   isa: string;
   threads: number;
-  tensorTypes: Record<string, number>;
 }
 
 export interface NativeStepItem {
@@ -129,6 +136,8 @@ export interface NativeModel {
   supplyMasks(masks: ReadonlyArray<Int32Array | Uint32Array | null | undefined> | null): void;
   /** null once closed. */
   kvStats(): NativeKvStats | null;
+  /** KV blocks a request of `n` choices of promptTokens + maxNewTokens may hold at most. */
+  kvReservation(promptTokens: number, maxNewTokens: number, n: number): number;
   gearReport(): NativeGearReport | null;
   profile(): NativeProfile | null;
   close(): Promise<void>;

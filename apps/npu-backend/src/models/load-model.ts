@@ -7,7 +7,6 @@ import { ChatTemplate } from "../chat/chat-template.js";
 import { PlainContentEncoder } from "../chat/plain-content.js";
 import type { Config } from "../config/load-config.js";
 import type { Engine } from "../engine/engine.js";
-import { metaInteger, requireString } from "../gguf/metadata.js";
 import { readGguf } from "../gguf/reader.js";
 import { GrammarCompiler } from "../grammar/grammar-compiler.js";
 import type { CoreArbiter } from "../scheduler/core-arbiter.js";
@@ -41,12 +40,10 @@ export async function loadServedModel(
     const file = readGguf(entry.path);
     const tokenizer = Tokenizer.fromGguf(file);
     const chatTemplate = ChatTemplate.fromGguf(file.metadata);
-    const architecture = requireString(file.metadata, "general.architecture");
-    const trained = metaInteger(file.metadata, `${architecture}.context_length`);
-    const contextLength = Math.min(config.engine.contextLength, trained ?? config.engine.contextLength);
     const engine = await deps.engine.loadModel(entry.path, {
       threads: config.engine.threads,
-      contextLength,
+      // A cap: the engine settles the context length (at most the model's trained one) and reports it.
+      contextLength: config.engine.contextLength,
       kvCacheMiB: config.engine.kvCacheMiB,
       gears: {
         prefill: config.gears.prefill,

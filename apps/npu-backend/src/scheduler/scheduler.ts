@@ -19,7 +19,6 @@ import type {
   SampledToken,
   TokenConstraint,
 } from "./generation.js";
-import { reservationBlocks } from "./kv-reservation.js";
 import { FcfsQueue, type RequestQueue } from "./request-queue.js";
 import { noSchedulerMetrics, type RequestOutcome, type SchedulerMetrics } from "./scheduler-metrics.js";
 import { planStep } from "./step-planner.js";
@@ -153,11 +152,12 @@ export class Scheduler {
     if (request.n > this.options.maxRunningSequences) {
       throw invalidRequest(`n must be at most ${this.options.maxRunningSequences} on this server.`, "n");
     }
-    const blocks = reservationBlocks(
+    // The engine owns the reservation rule (its worst case for this request); admission below
+    // only compares it with what is unreserved.
+    const blocks = this.options.model.kvReservation(
       request.promptTokens.length,
       request.maxNewTokens,
       request.n,
-      this.blockSize,
     );
     if (blocks > this.blocksTotal) {
       throw invalidRequest(

@@ -9,8 +9,8 @@ export function gearsRoute(models: ModelRegistry) {
       object: "list",
       data: models.models.map((m) => ({
         model: m.id,
-        isa: m.engine.info.isa,
-        threads: m.engine.info.threads,
+        isa: m.engine.device.isa,
+        threads: m.engine.device.threads,
         kv: m.engine.kvStats(),
         kvBlocksReserved: m.scheduler.kvBlocksReserved,
         ...m.engine.gearReport(),

@@ -1,6 +1,6 @@
 // The forward pass: one straight-line function a reviewer can hold against the Llama 3 architecture.
 // Each stage is one parallel region on the pool (rows or output columns split across threads).
-#include "forward/forward.h"
+#include "backend/cpu/forward.h"
 
 #include <chrono>
 #include <cmath>
@@ -9,14 +9,11 @@
 #include "common/half.h"
 #include "kernels/act.h"
 #include "kernels/attention.h"
-#include "kv/kv_cache.h"
-#include "model/model.h"
+#include "backend/cpu/cpu_model.h"
+#include "backend/cpu/kv_storage.h"
 #include "threads/pool.h"
 
 namespace gb {
-
-const char* const kProfileStageNames[kProfStages] = {"embed", "norm", "qkv", "rope_kv", "attention",
-                                                     "attn_out", "gate_up", "swiglu", "down", "output"};
 
 namespace {
 
@@ -31,6 +28,15 @@ inline void rms_norm(const float* x, const float* w, float* y, int64_t n, float 
   for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }
 
+// RoPE on each head of v, rotating ADJACENT pairs (x[2i], x[2i+1]) by angle theta_i (cos[i],
+// sin[i] of this position; theta_i = pos * base^(-2i/hd), see the table in cpu_backend.cc). That is
+// ggml's "normal" rope mode, the one llama.cpp uses for architecture `llama`. Hugging Face Llama
+// checkpoints instead pair dimension j with j + hd/2 (`rotate_half`); the GGUF conversion
+// (llama.cpp's convert_hf_to_gguf.py, LlamaModel.permute) reorders the rows of attn_q and attn_k
+// within every head (reshape (2, hd/2) -> swap -> (hd/2, 2)), so HF rows j and j + hd/2 become rows
+// 2j and 2j + 1 of the file. The pairs are therefore adjacent in every GGUF llama file, with the
+// same frequency index, and q.k is unchanged (both sides are permuted alike). attn_v and
+// attn_output are not permuted, so attention outputs are in the checkpoint's order.
 inline void rope(float* v, int64_t n_heads, int64_t hd, const float* cos, const float* sin) {
   for (int64_t h = 0; h < n_heads; h++) {
     float* x = v + h * hd;
@@ -75,7 +81,7 @@ class StageTimer {
 
 }  // namespace
 
-ArenaLayout plan_layout(const Model& m, int max_tokens, int max_outputs, int threads) {
+ArenaLayout plan_layout(const CpuModel& m, int max_tokens, int max_outputs, int threads) {
   const LlamaConfig& c = m.config;
   const Weights& W = *m.weights;
   const size_t T = static_cast<size_t>(max_tokens), S = static_cast<size_t>(max_outputs);
@@ -120,7 +126,7 @@ ArenaLayout plan_layout(const Model& m, int max_tokens, int max_outputs, int thr
   return a;
 }
 
-void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& b, ThreadPool& pool,
+void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const ForwardBatch& b, ThreadPool& pool,
              ForwardProfile* prof) {
   const LlamaConfig& c = m.config;
   const Weights& W = *m.weights;
@@ -207,9 +213,9 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
 
     // ---- Q, K, V projections: (T, D) -> (T, Dq), (T, Dkv), (T, Dkv)
     pool.parallel([&](int ith, int nth) {
-      matmul_part(K, L.wq, qkv.of[0], Tm, q, plan.tiles[kMatQ], ith, nth);
-      matmul_part(K, L.wk, qkv.of[1], Tm, k, plan.tiles[kMatK], ith, nth);
-      matmul_part(K, L.wv, qkv.of[2], Tm, v, plan.tiles[kMatV], ith, nth);
+      matmul_part(K, L.wq, qkv.of[0], Tm, q, plan.tile(l, kMatQ), ith, nth);
+      matmul_part(K, L.wk, qkv.of[1], Tm, k, plan.tile(l, kMatK), ith, nth);
+      matmul_part(K, L.wv, qkv.of[2], Tm, v, plan.tile(l, kMatV), ith, nth);
     });
     timer.mark(kProfQKV);
 
@@ -268,7 +274,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
       split_range(Tm, ith, nth, &t0, &t1);
       convert(wo, attn, Dq, Tm, t0, t1);
     });
-    pool.parallel([&](int ith, int nth) { matmul_part(K, L.wo, wo.of[0], Tm, xn, plan.tiles[kMatO], ith, nth); });
+    pool.parallel([&](int ith, int nth) { matmul_part(K, L.wo, wo.of[0], Tm, xn, plan.tile(l, kMatO), ith, nth); });
     timer.mark(kProfO);
 
     // ---- residual + FFN RMSNorm + conversion, by rows
@@ -287,8 +293,8 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
 
     // ---- gate and up projections: (T, D) -> (T, F) each
     pool.parallel([&](int ith, int nth) {
-      matmul_part(K, L.w_gate, gu.of[0], Tm, gate, plan.tiles[kMatGate], ith, nth);
-      matmul_part(K, L.w_up, gu.of[1], Tm, up, plan.tiles[kMatUp], ith, nth);
+      matmul_part(K, L.w_gate, gu.of[0], Tm, gate, plan.tile(l, kMatGate), ith, nth);
+      matmul_part(K, L.w_up, gu.of[1], Tm, up, plan.tile(l, kMatUp), ith, nth);
     });
     timer.mark(kProfGateUp);
 
@@ -304,7 +310,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     timer.mark(kProfSwiglu);
 
     // ---- down projection: (T, F) -> xn (T, D); residual added by the next stage
-    pool.parallel([&](int ith, int nth) { matmul_part(K, L.w_down, dn.of[0], Tm, xn, plan.tiles[kMatDown], ith, nth); });
+    pool.parallel([&](int ith, int nth) { matmul_part(K, L.w_down, dn.of[0], Tm, xn, plan.tile(l, kMatDown), ith, nth); });
     pending_residual = true;
     timer.mark(kProfDown);
   }
@@ -333,7 +339,7 @@ void forward(const Model& m, const Plan& plan, KvCache& kv, const ForwardBatch& 
     split_range(S, ith, nth, &r0, &r1);
     convert(out, rows, D, S, r0, r1);
   });
-  pool.parallel([&](int ith, int nth) { matmul_part(K, W.output, out.of[0], S, logits, plan.tiles[kMatOutput], ith, nth); });
+  pool.parallel([&](int ith, int nth) { matmul_part(K, W.output, out.of[0], S, logits, plan.output_tile, ith, nth); });
   timer.mark(kProfOutput);
 }
 

@@ -1,4 +1,4 @@
-#include "model/weights.h"
+#include "backend/cpu/weights.h"
 
 #include <sys/mman.h>
 

@@ -1,0 +1,73 @@
+#include "backend/cpu/cpu_plan.h"
+
+#include <sys/mman.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "common/error.h"
+#include "backend/cpu/cpu_model.h"
+#include "backend/cpu/forward.h"
+#include "backend/cpu/tuner.h"
+
+namespace gb {
+namespace {
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+const Matrix& layer_matrix(const LayerWeights& L, int kind) {
+  switch (kind) {
+    case kMatQ: return L.wq;
+    case kMatK: return L.wk;
+    case kMatV: return L.wv;
+    case kMatO: return L.wo;
+    case kMatGate: return L.w_gate;
+    case kMatUp: return L.w_up;
+    default: return L.w_down;
+  }
+}
+
+}  // namespace
+
+CpuPlan::~CpuPlan() {
+  if (arena) munmap(arena, resident_bytes);
+}
+
+std::shared_ptr<CpuPlan> build_cpu_plan(const CpuModel& model, const GearKey& key, const PlanShape& shape, bool padded,
+                                        int threads, TileTuner& tuner, bool tune) {
+  const double t0 = now_ms();
+  auto plan = std::make_shared<CpuPlan>();
+  plan->key = key;
+  plan->max_tokens = shape.max_tokens;
+  plan->max_outputs = shape.max_outputs;
+  plan->padded = padded && key.bucket > 0;
+  plan->layout = plan_layout(model, plan->max_tokens, plan->max_outputs, threads);
+  const bool autotune = tune && key.bucket > 0;
+  double tune_ms = 0;
+  const std::vector<LayerWeights>& layers = model.weights->layers;
+  plan->layer_tiles.resize(layers.size() * kMatLayerKinds);
+  for (size_t l = 0; l < layers.size(); l++)
+    for (int kind = 0; kind < kMatLayerKinds; kind++)
+      plan->layer_tiles[l * kMatLayerKinds + static_cast<size_t>(kind)] =
+          tuner.choose(layer_matrix(layers[l], kind), plan->max_tokens, autotune, &tune_ms);
+  plan->output_tile = tuner.choose(model.weights->output, plan->max_outputs, autotune, &tune_ms);
+  plan->autotune_ms = tune_ms;
+  plan->compile_ms = now_ms() - t0 - tune_ms;
+  // The arena: every activation buffer of the plan, committed and touched now, not on a request.
+  const double w0 = now_ms();
+  const size_t bytes = (plan->layout.total + (size_t{2} << 20) - 1) & ~((size_t{2} << 20) - 1);
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) fail("gears: cannot allocate a %zu-byte arena", bytes);
+#ifdef MADV_HUGEPAGE
+  madvise(mem, bytes, MADV_HUGEPAGE);
+#endif
+  plan->arena = static_cast<uint8_t*>(mem);
+  plan->resident_bytes = bytes;
+  std::memset(plan->arena, 0, bytes);
+  plan->warm_ms = now_ms() - w0;
+  return plan;
+}
+
+}  // namespace gb
