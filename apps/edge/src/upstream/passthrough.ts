@@ -4,12 +4,23 @@
  * edge reads along for the usage that settles the token budget. A stream that breaks mid-way gets
  * a final `data: {"error":…}` frame; a client that goes away cancels the upstream request.
  */
-import { ApiError, errorBody, SseParser, sseData, type Usage, usageSchema } from "@gearbox/shared";
+import {
+  ApiError,
+  errorBody,
+  parseUsageProgress,
+  SseParser,
+  sseData,
+  type Usage,
+  type UsageProgress,
+  usageSchema,
+} from "@gearbox/shared";
 import { errorMessage } from "./health.js";
 
 export interface RelayOutcome {
   /** Usage the backend reported (usage chunk or JSON body), if any. */
   usage: Usage | undefined;
+  /** The last running usage a stream reported (`: usage` comments), if any. */
+  progress: UsageProgress | undefined;
   /** How the body ended. */
   end: "complete" | "failed" | "cancelled";
 }
@@ -22,6 +33,8 @@ export interface RelayOptions {
    * one's token usage accounted.
    */
   onEnd: (outcome: RelayOutcome) => Promise<void> | undefined;
+  /** After each chunk passed on, with the stream's last reported usage. */
+  onChunk?: (progress: UsageProgress | undefined) => void;
 }
 
 /** JSON bodies are read along up to this size to find their usage; larger ones pass unread. */
@@ -30,7 +43,7 @@ const MAX_JSON_READ_BYTES = 4 * 1024 * 1024;
 export function relayBody(response: Response, options: RelayOptions): ReadableStream<Uint8Array> | null {
   const source = response.body;
   if (!source) {
-    void options.onEnd({ usage: undefined, end: "complete" });
+    void options.onEnd({ usage: undefined, progress: undefined, end: "complete" });
     return null;
   }
   const watcher = (response.headers.get("content-type") ?? "").includes("text/event-stream")
@@ -42,9 +55,18 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
     if (ended) return;
     ended = true;
     // The client's bytes are all sent by now; bookkeeping that fails must not add an error frame.
-    await options.onEnd({ usage: watcher.usage, end })?.catch((error: unknown) => {
-      console.error("gearbox edge: after a response", error);
-    });
+    await options
+      .onEnd({ usage: watcher.usage, progress: watcher.progress, end })
+      ?.catch((error: unknown) => {
+        console.error("gearbox edge: after a response", error);
+      });
+  };
+
+  const stop = (reason: unknown) => {
+    if (ended) return;
+    options.abortUpstream(reason);
+    reader.cancel(reason).catch(() => {});
+    void finish("cancelled");
   };
 
   return new ReadableStream<Uint8Array>(
@@ -55,6 +77,7 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
           if (!done) {
             watcher.push(value);
             controller.enqueue(value);
+            options.onChunk?.(watcher.progress);
             return;
           }
           const problem = watcher.end();
@@ -69,9 +92,7 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
         }
       },
       cancel(reason) {
-        options.abortUpstream(reason);
-        reader.cancel(reason).catch(() => {});
-        void finish("cancelled");
+        stop(reason);
       },
     },
     { highWaterMark: 0 },
@@ -80,6 +101,7 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
 
 interface BodyWatcher {
   readonly usage: Usage | undefined;
+  readonly progress: UsageProgress | undefined;
   push(chunk: Uint8Array): void;
   /** At a clean end of the body: bytes to append when the body was incomplete. */
   end(): Uint8Array | undefined;
@@ -97,13 +119,17 @@ function errorFrame(message: string, needsBlankLine: boolean): Uint8Array {
 
 class SseWatcher implements BodyWatcher {
   usage: Usage | undefined;
+  progress: UsageProgress | undefined;
   private readonly parser = new SseParser();
   private sawDone = false;
   private sawError = false;
 
   push(chunk: Uint8Array): void {
     for (const message of this.parser.push(chunk)) {
-      if (message.kind !== "event") continue;
+      if (message.kind === "comment") {
+        this.progress = parseUsageProgress(message.text) ?? this.progress;
+        continue;
+      }
       if (message.data === "[DONE]") this.sawDone = true;
       else if (message.data.includes('"usage"') || message.data.includes('"error"'))
         this.inspect(message.data);
@@ -136,6 +162,7 @@ class SseWatcher implements BodyWatcher {
 
 class JsonWatcher implements BodyWatcher {
   usage: Usage | undefined;
+  readonly progress = undefined;
   private readonly chunks: Uint8Array[] = [];
   private size = 0;
 

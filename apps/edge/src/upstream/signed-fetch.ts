@@ -1,11 +1,13 @@
 /** Requests to a backend: URL joined from its base, signed with the shared secret (see signing in @gearbox/shared). */
-import { signRequest } from "@gearbox/shared";
+import { type DirectiveHeaders, signRequest } from "@gearbox/shared";
 
 export interface UpstreamCall {
   method: "GET" | "POST";
   path: string;
   body?: Uint8Array;
   headers?: Record<string, string>;
+  /** Sent as headers and covered by the signature. */
+  directives?: DirectiveHeaders;
   signal?: AbortSignal;
 }
 
@@ -16,10 +18,11 @@ export async function signedFetch(baseUrl: string, secret: string, call: Upstrea
     method: call.method,
     pathAndQuery: url.pathname + url.search,
     body: call.body ?? null,
+    ...(call.directives ? { directives: call.directives } : {}),
   });
   return fetch(url, {
     method: call.method,
-    headers: { ...call.headers, ...signature },
+    headers: { ...call.headers, ...call.directives, ...signature },
     body: call.body ?? null,
     signal: call.signal ?? null,
   });

@@ -5,7 +5,14 @@
  * keys configured — with nothing. A bad signature is refused even when a key would do: it means a
  * misconfigured or forged edge.
  */
-import { invalidApiKey, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "@gearbox/shared";
+import {
+  DIRECTIVE_HEADERS,
+  type DirectiveHeaders,
+  invalidApiKey,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifySignature,
+} from "@gearbox/shared";
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
@@ -27,10 +34,16 @@ export function authenticate(settings: AuthSettings): MiddlewareHandler<AppEnv> 
     if (settings.upstreamSecret !== undefined && signature !== undefined) {
       const url = new URL(c.req.url);
       const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+      const directives: DirectiveHeaders = {};
+      for (const name of DIRECTIVE_HEADERS) {
+        const value = c.req.header(name);
+        if (value !== undefined) directives[name] = value;
+      }
       const verdict = await verifySignature(settings.upstreamSecret, {
         method: c.req.method,
         pathAndQuery: url.pathname + url.search,
         body: hasBody ? new Uint8Array(await c.req.arrayBuffer()) : null,
+        directives,
         timestamp: c.req.header(TIMESTAMP_HEADER),
         signature,
       });

@@ -78,20 +78,22 @@ export function stopStrings(stop: string | string[] | null | undefined): string[
 
 /**
  * Tokens to generate: the request's max_tokens, which must fit in the context with the prompt, or
- * when it gives none the configured default, capped by what the context leaves.
+ * when it gives none the configured default, capped by what the context leaves. `cap` is the
+ * budget the edge reserved the key's tokens for (x-gearbox-max-tokens): never more than that.
  */
 export function completionBudget(
   requested: number | null | undefined,
   promptTokens: number,
   contextLength: number,
   defaultMaxTokens: number,
+  cap: number = Number.POSITIVE_INFINITY,
 ): number {
   if (requested !== undefined && requested !== null) {
     if (promptTokens + requested > contextLength)
       throw contextLengthExceeded(promptTokens, requested, contextLength);
-    return requested;
+    return Math.max(0, Math.min(requested, cap));
   }
   const left = contextLength - promptTokens;
   if (left < 1) throw contextLengthExceeded(promptTokens, 1, contextLength);
-  return Math.min(defaultMaxTokens, left);
+  return Math.max(0, Math.min(defaultMaxTokens, left, cap));
 }

@@ -10,6 +10,7 @@ import {
 } from "@gearbox/shared";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
+import { edgeDirectives, reportingUsage } from "../edge-directives.js";
 import { eventStream } from "../event-stream.js";
 import type { EmittedToken } from "../generation/choice-text.js";
 import { Generation } from "../generation/generation.js";
@@ -37,13 +38,19 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
     const body = await readRequest(c, chatCompletionRequestSchema);
     checkChatRequest(body);
     const plan = outputPlan(body);
-    const model = deps.models.resolve(body.model, () => conversationText(body.messages));
+    const directives = edgeDirectives(c);
+    const model = deps.models.resolve(
+      body.model,
+      () => conversationText(body.messages),
+      directives.allowedModels,
+    );
     const promptTokens = chatPromptTokens(model, body.messages, plan.promptTools);
     const maxNewTokens = completionBudget(
       body.max_completion_tokens ?? body.max_tokens,
       promptTokens.length,
       model.contextLength,
       deps.limits.maxTokensDefault,
+      directives.maxTokens,
     );
     const wantLogprobs = body.logprobs === true;
     if (wantLogprobs && plan.toolCalling) {
@@ -88,7 +95,12 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
       return eventStream(
         c,
         { pingIntervalMs: deps.limits.pingIntervalSeconds * 1000, onAbort: () => generation.cancel() },
-        async (send) => {
+        async (sendEvent) => {
+          const send = reportingUsage(sendEvent, directives, () => ({
+            promptTokens: promptTokens.length,
+            completionTokens: generation.sampledTokens,
+          }));
+          if (directives.usageProgress) await send(""); // the prompt's cost, before any token
           const started = new Set<number>();
           const begin = async (choice: number) => {
             if (started.has(choice)) return;

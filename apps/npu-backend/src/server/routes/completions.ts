@@ -12,6 +12,7 @@ import {
 } from "@gearbox/shared";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
+import { edgeDirectives, reportingUsage } from "../edge-directives.js";
 import { eventStream } from "../event-stream.js";
 import { Generation, type GenerationJob } from "../generation/generation.js";
 import { responseHead, usage } from "../openai/common-fields.js";
@@ -37,8 +38,11 @@ export function completionsRoute(deps: CompletionRouteDeps) {
     const body = await readRequest(c, completionRequestSchema);
     checkCompletionRequest(body);
     const prompts = promptBatch(body.prompt);
-    const model = deps.models.resolve(body.model, () =>
-      promptText(prompts, (tokens) => deps.models.models[0]?.tokenizer.decode(tokens) ?? ""),
+    const directives = edgeDirectives(c);
+    const model = deps.models.resolve(
+      body.model,
+      () => promptText(prompts, (tokens) => deps.models.models[0]?.tokenizer.decode(tokens) ?? ""),
+      directives.allowedModels,
     );
     const promptTokens = completionPromptTokens(model, prompts);
     const n = body.n ?? 1;
@@ -52,6 +56,7 @@ export function completionsRoute(deps: CompletionRouteDeps) {
         tokens.length,
         model.contextLength,
         deps.limits.maxTokensDefault,
+        directives.maxTokens,
       ),
       sampling: choiceSampling(body, model.engine.info.vocabSize, {
         logprobs: wantLogprobs,
@@ -88,7 +93,12 @@ export function completionsRoute(deps: CompletionRouteDeps) {
       return eventStream(
         c,
         { pingIntervalMs: deps.limits.pingIntervalSeconds * 1000, onAbort: () => generation.cancel() },
-        async (send) => {
+        async (sendEvent) => {
+          const send = reportingUsage(sendEvent, directives, () => ({
+            promptTokens: promptTotal,
+            completionTokens: generation.sampledTokens,
+          }));
+          if (directives.usageProgress) await send(""); // the prompt's cost, before any token
           if (body.echo) {
             for (let i = 0; i < choiceCount; i++)
               await send(sseData(completionTextChunk(head, i, echo(i), null)));
