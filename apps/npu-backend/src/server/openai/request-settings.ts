@@ -67,13 +67,32 @@ export function choiceSampling(
   }));
 }
 
-/** `stop` as a list; an empty stop string would end every answer before it starts, so it is refused. */
-export function stopStrings(stop: string | string[] | null | undefined): string[] {
+/**
+ * `stop` as a list; an empty stop string would end every answer before it starts, so it is refused,
+ * and so is one longer than `maxLength` characters (every token is matched against each).
+ */
+export function stopStrings(stop: string | string[] | null | undefined, maxLength: number): string[] {
   const list = stop === undefined || stop === null ? [] : typeof stop === "string" ? [stop] : stop;
   if (list.some((s) => s.length === 0)) {
     throw invalidRequest("Invalid parameter 'stop': stop sequences must not be empty.", "stop");
   }
+  if (list.some((s) => s.length > maxLength)) {
+    throw invalidRequest(
+      `Invalid parameter 'stop': a stop sequence may have at most ${maxLength} characters.`,
+      "stop",
+    );
+  }
   return [...new Set(list)];
+}
+
+/** Refuses a request for more choices (n x prompts) than the server runs for one request. */
+export function checkChoiceCount(n: number, prompts: number, maxChoices: number): void {
+  if (n * prompts <= maxChoices) return;
+  const what = prompts > 1 ? `${prompts} prompts x n=${n} = ${n * prompts} choices` : `n=${n} choices`;
+  throw invalidRequest(
+    `Invalid parameter '${prompts > 1 ? "prompt" : "n"}': ${what} asked for; this server runs at most ${maxChoices} per request.`,
+    prompts > 1 ? "prompt" : "n",
+  );
 }
 
 /**

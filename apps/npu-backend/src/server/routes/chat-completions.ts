@@ -27,7 +27,12 @@ import {
 import { choiceConstraints } from "../openai/choice-constraints.js";
 import { responseHead, usage } from "../openai/common-fields.js";
 import { chatLogprobContent } from "../openai/logprobs.js";
-import { choiceSampling, completionBudget, stopStrings } from "../openai/request-settings.js";
+import {
+  checkChoiceCount,
+  choiceSampling,
+  completionBudget,
+  stopStrings,
+} from "../openai/request-settings.js";
 import { outputPlan } from "../openai/structured-output.js";
 import { ToolCallReader } from "../openai/tool-call-reader.js";
 import { readRequest } from "../read-body.js";
@@ -37,6 +42,8 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const body = await readRequest(c, chatCompletionRequestSchema);
     checkChatRequest(body);
+    checkChoiceCount(body.n ?? 1, 1, deps.limits.maxChoicesPerRequest);
+    const stops = stopStrings(body.stop, deps.limits.maxStopLength);
     const plan = outputPlan(body);
     const directives = edgeDirectives(c);
     const model = deps.models.resolve(
@@ -81,7 +88,7 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
       ...(constraints ? { constraints } : {}),
     };
     const generation = new Generation(model, [job], {
-      stops: stopStrings(body.stop),
+      stops,
       deadline: performance.now() + deps.limits.requestTimeoutSeconds * 1000,
     });
     const head = responseHead("chatcmpl", model.id);

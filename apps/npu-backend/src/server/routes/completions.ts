@@ -29,7 +29,12 @@ import {
   type FinishedCompletionChoice,
 } from "../openai/completion-response.js";
 import { appendCompletionLogprobs, completionLogprobs } from "../openai/logprobs.js";
-import { choiceSampling, completionBudget, stopStrings } from "../openai/request-settings.js";
+import {
+  checkChoiceCount,
+  choiceSampling,
+  completionBudget,
+  stopStrings,
+} from "../openai/request-settings.js";
 import { readRequest } from "../read-body.js";
 import type { CompletionRouteDeps } from "./completion-route-deps.js";
 
@@ -38,6 +43,9 @@ export function completionsRoute(deps: CompletionRouteDeps) {
     const body = await readRequest(c, completionRequestSchema);
     checkCompletionRequest(body);
     const prompts = promptBatch(body.prompt);
+    // Before any prompt is tokenized: the work a request may ask for is bounded.
+    checkChoiceCount(body.n ?? 1, prompts.length, deps.limits.maxChoicesPerRequest);
+    const stops = stopStrings(body.stop, deps.limits.maxStopLength);
     const directives = edgeDirectives(c);
     const model = deps.models.resolve(
       body.model,
@@ -64,7 +72,7 @@ export function completionsRoute(deps: CompletionRouteDeps) {
       }),
     }));
     const generation = new Generation(model, jobs, {
-      stops: stopStrings(body.stop),
+      stops,
       deadline: performance.now() + deps.limits.requestTimeoutSeconds * 1000,
     });
     const promptTotal = promptTokens.reduce((sum, t) => sum + t.length, 0);
