@@ -23,8 +23,14 @@ export const MAX_SIGNATURE_SKEW_SECONDS = 60;
 export const MAX_TOKENS_HEADER = "x-gearbox-max-tokens";
 /** The key's model allow-list (comma-separated), sent with `model: "auto"` so the router keeps to it. */
 export const ALLOWED_MODELS_HEADER = "x-gearbox-allowed-models";
+/**
+ * A random value per request (the edge sends one with every request): with it, two equal requests
+ * signed in the same second still differ, so a backend can refuse any signature it has seen before
+ * (a replay) without refusing a legitimate repeat.
+ */
+export const NONCE_HEADER = "x-gearbox-nonce";
 /** Headers the signature covers when present, in signing order. */
-export const DIRECTIVE_HEADERS = [MAX_TOKENS_HEADER, ALLOWED_MODELS_HEADER] as const;
+export const DIRECTIVE_HEADERS = [MAX_TOKENS_HEADER, ALLOWED_MODELS_HEADER, NONCE_HEADER] as const;
 export type DirectiveHeaders = Partial<Record<(typeof DIRECTIVE_HEADERS)[number], string>>;
 
 /** The parts of a request that the signature covers. */

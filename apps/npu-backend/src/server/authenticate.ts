@@ -9,6 +9,7 @@ import {
   DIRECTIVE_HEADERS,
   type DirectiveHeaders,
   invalidApiKey,
+  MAX_SIGNATURE_SKEW_SECONDS,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   verifySignature,
@@ -17,6 +18,7 @@ import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./app-env.js";
+import { ReplayGuard } from "./replay-guard.js";
 
 export interface AuthSettings {
   /** The secret shared with the edge; undefined = signatures are not accepted. */
@@ -29,6 +31,7 @@ export interface AuthSettings {
 export function authenticate(settings: AuthSettings): MiddlewareHandler<AppEnv> {
   const bearer =
     settings.apiKeys.length > 0 ? bearerAuth<AppEnv>({ token: [...settings.apiKeys] }) : undefined;
+  const replays = new ReplayGuard(MAX_SIGNATURE_SKEW_SECONDS);
   return async (c, next) => {
     const signature = c.req.header(SIGNATURE_HEADER);
     if (settings.upstreamSecret !== undefined && signature !== undefined) {
@@ -48,6 +51,9 @@ export function authenticate(settings: AuthSettings): MiddlewareHandler<AppEnv> 
         signature,
       });
       if (!verdict.ok) throw invalidApiKey(`The request signature was rejected: ${verdict.reason}.`);
+      if (!replays.firstUse(signature, Number(c.req.header(TIMESTAMP_HEADER)))) {
+        throw invalidApiKey("The request signature was rejected: it was already used (a replayed request).");
+      }
       return next();
     }
     if (bearer) {
