@@ -24,6 +24,7 @@ export interface Env {
   UPSTREAM_RESPONSE_TIMEOUT_MS?: string;
   MAX_TOKENS_DEFAULT?: string;
   QUIET_STREAM_SETTLE_MS?: string;
+  UPSTREAM_IDLE_TIMEOUT_MS?: string;
 }
 
 const urlList = z
@@ -56,6 +57,7 @@ const configSchema = z.object({
   UPSTREAM_RESPONSE_TIMEOUT_MS: positiveInt(660_000),
   MAX_TOKENS_DEFAULT: positiveInt(512),
   QUIET_STREAM_SETTLE_MS: positiveInt(30_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: positiveInt(30_000),
 });
 
 export interface EdgeConfig {
@@ -79,6 +81,8 @@ export interface EdgeConfig {
   maxTokensDefault: number;
   /** A stream that moved nothing this long (its client left) is charged what it reported. */
   quietStreamSettleMs: number;
+  /** A stream whose backend sent nothing (not even a ping) this long is ended with an error. */
+  upstreamIdleTimeoutMs: number;
 }
 
 /** The settings in `env`, or a message naming each bad variable. */
@@ -101,6 +105,7 @@ export function readConfig(env: Env): { ok: true; config: EdgeConfig } | { ok: f
       upstreamResponseTimeoutMs: vars.UPSTREAM_RESPONSE_TIMEOUT_MS,
       maxTokensDefault: vars.MAX_TOKENS_DEFAULT,
       quietStreamSettleMs: vars.QUIET_STREAM_SETTLE_MS,
+      upstreamIdleTimeoutMs: vars.UPSTREAM_IDLE_TIMEOUT_MS,
     },
   };
 }

@@ -25,6 +25,7 @@ function appFor(env: Env): Hono<EdgeEnv> {
     env.UPSTREAM_RESPONSE_TIMEOUT_MS,
     env.MAX_TOKENS_DEFAULT,
     env.QUIET_STREAM_SETTLE_MS,
+    env.UPSTREAM_IDLE_TIMEOUT_MS,
   ]);
   if (built?.fingerprint !== fingerprint) {
     const read = readConfig(env);

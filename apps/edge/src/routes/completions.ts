@@ -132,6 +132,7 @@ export function completionHandler<Request extends { model: string; stream?: bool
     const body = relayBody(response, {
       abortUpstream: abort,
       onChunk: (progress) => open?.touch(progress),
+      idleTimeoutMs: deps.config.upstreamIdleTimeoutMs,
       onEnd: ({ usage, progress, end }) => {
         deps.pool.release(upstream);
         open?.close();

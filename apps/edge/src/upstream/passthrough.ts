@@ -35,6 +35,11 @@ export interface RelayOptions {
   onEnd: (outcome: RelayOutcome) => Promise<void> | undefined;
   /** After each chunk passed on, with the stream's last reported usage. */
   onChunk?: (progress: UsageProgress | undefined) => void;
+  /**
+   * A stream whose backend sends nothing (not even a ping) this long is ended with an error frame
+   * and its upstream request aborted: a backend pings every few seconds, so it is hung or gone.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** JSON bodies are read along up to this size to find their usage; larger ones pass unread. */
@@ -46,9 +51,8 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
     void options.onEnd({ usage: undefined, progress: undefined, end: "complete" });
     return null;
   }
-  const watcher = (response.headers.get("content-type") ?? "").includes("text/event-stream")
-    ? new SseWatcher()
-    : new JsonWatcher();
+  const streaming = (response.headers.get("content-type") ?? "").includes("text/event-stream");
+  const watcher = streaming ? new SseWatcher() : new JsonWatcher();
   const reader = source.getReader();
   let ended = false;
   const finish = async (end: RelayOutcome["end"]) => {
@@ -73,7 +77,7 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
     {
       async pull(controller) {
         try {
-          const { done, value } = await reader.read();
+          const { done, value } = await readWithin(reader, streaming ? options.idleTimeoutMs : undefined);
           if (!done) {
             watcher.push(value);
             controller.enqueue(value);
@@ -85,6 +89,10 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
           await finish(problem ? "failed" : "complete");
           controller.close();
         } catch (error) {
+          if (error instanceof IdleTimeout) {
+            options.abortUpstream(error);
+            reader.cancel(error).catch(() => {});
+          }
           const frame = watcher.failure(`The backend failed mid-response: ${errorMessage(error)}`);
           if (frame) controller.enqueue(frame);
           await finish("failed");
@@ -97,6 +105,28 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
     },
     { highWaterMark: 0 },
   );
+}
+
+class IdleTimeout extends Error {}
+
+/** The next read, or an IdleTimeout when nothing arrives within `timeoutMs`. */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  timeoutMs: number | undefined,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (timeoutMs === undefined) return reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new IdleTimeout(`the backend sent nothing for ${Math.round(timeoutMs / 100) / 10} s`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([reader.read(), idle]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
 }
 
 interface BodyWatcher {
