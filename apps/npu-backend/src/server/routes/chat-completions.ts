@@ -14,6 +14,7 @@ import { edgeDirectives, reportingUsage } from "../edge-directives.js";
 import { eventStream } from "../event-stream.js";
 import type { EmittedToken } from "../generation/choice-text.js";
 import { Generation } from "../generation/generation.js";
+import { onAbort } from "../on-abort.js";
 import { chatPromptTokens, checkChatRequest, conversationText } from "../openai/chat-request.js";
 import {
   chatCompletion,
@@ -170,7 +171,7 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
       );
     }
 
-    c.req.raw.signal.addEventListener("abort", () => generation.cancel(), { once: true });
+    onAbort(c.req.raw.signal, () => generation.cancel());
     const choices: FinishedChatChoice[] = sampling.map((_, index) => ({
       index,
       text: "",

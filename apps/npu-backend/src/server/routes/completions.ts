@@ -15,6 +15,7 @@ import type { AppEnv } from "../app-env.js";
 import { edgeDirectives, reportingUsage } from "../edge-directives.js";
 import { eventStream } from "../event-stream.js";
 import { Generation, type GenerationJob } from "../generation/generation.js";
+import { onAbort } from "../on-abort.js";
 import { responseHead, usage } from "../openai/common-fields.js";
 import {
   checkCompletionRequest,
@@ -142,7 +143,7 @@ export function completionsRoute(deps: CompletionRouteDeps) {
       );
     }
 
-    c.req.raw.signal.addEventListener("abort", () => generation.cancel(), { once: true });
+    onAbort(c.req.raw.signal, () => generation.cancel());
     const choices: FinishedCompletionChoice[] = Array.from({ length: choiceCount }, (_, index) => ({
       index,
       text: echo(index),
