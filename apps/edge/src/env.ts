@@ -21,6 +21,10 @@ export interface Env {
   CORS_ORIGINS?: string;
   HEALTH_CHECK_INTERVAL_MS?: string;
   UPSTREAM_HEADERS_TIMEOUT_MS?: string;
+  UPSTREAM_RESPONSE_TIMEOUT_MS?: string;
+  MAX_TOKENS_DEFAULT?: string;
+  QUIET_STREAM_SETTLE_MS?: string;
+  UPSTREAM_IDLE_TIMEOUT_MS?: string;
 }
 
 const urlList = z
@@ -50,6 +54,10 @@ const configSchema = z.object({
     .transform((text) => text.split(/[\s,]+/).filter((origin) => origin.length > 0)),
   HEALTH_CHECK_INTERVAL_MS: positiveInt(5_000),
   UPSTREAM_HEADERS_TIMEOUT_MS: positiveInt(10_000),
+  UPSTREAM_RESPONSE_TIMEOUT_MS: positiveInt(660_000),
+  MAX_TOKENS_DEFAULT: positiveInt(512),
+  QUIET_STREAM_SETTLE_MS: positiveInt(30_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: positiveInt(30_000),
 });
 
 export interface EdgeConfig {
@@ -60,6 +68,21 @@ export interface EdgeConfig {
   healthCheckIntervalMs: number;
   /** How long a streaming request may wait for the upstream's headers before trying another one. */
   upstreamHeadersTimeoutMs: number;
+  /**
+   * How long a non-streamed request may wait for its answer. It has been sent and may be running,
+   * so it is never retried elsewhere: past this the client gets a 504. Keep it above the backends'
+   * limits.requestTimeoutSeconds, so that a backend ends a request that runs too long itself.
+   */
+  upstreamResponseTimeoutMs: number;
+  /**
+   * Completion tokens per choice for a request without max_tokens: what the token budget reserves
+   * and the most the backend generates (it is sent as x-gearbox-max-tokens).
+   */
+  maxTokensDefault: number;
+  /** A stream that moved nothing this long (its client left) is charged what it reported. */
+  quietStreamSettleMs: number;
+  /** A stream whose backend sent nothing (not even a ping) this long is ended with an error. */
+  upstreamIdleTimeoutMs: number;
 }
 
 /** The settings in `env`, or a message naming each bad variable. */
@@ -79,6 +102,10 @@ export function readConfig(env: Env): { ok: true; config: EdgeConfig } | { ok: f
       corsOrigins: vars.CORS_ORIGINS,
       healthCheckIntervalMs: vars.HEALTH_CHECK_INTERVAL_MS,
       upstreamHeadersTimeoutMs: vars.UPSTREAM_HEADERS_TIMEOUT_MS,
+      upstreamResponseTimeoutMs: vars.UPSTREAM_RESPONSE_TIMEOUT_MS,
+      maxTokensDefault: vars.MAX_TOKENS_DEFAULT,
+      quietStreamSettleMs: vars.QUIET_STREAM_SETTLE_MS,
+      upstreamIdleTimeoutMs: vars.UPSTREAM_IDLE_TIMEOUT_MS,
     },
   };
 }

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { createApp } from "./app.js";
 import { KeyCache } from "./auth/key-cache.js";
 import { type EdgeEnv, type Env, readConfig } from "./env.js";
+import { OpenStreams } from "./limits/open-streams.js";
 import { UpstreamPool } from "./upstream/pool.js";
 
 export { RateLimiter } from "./limits/rate-limiter.js";
@@ -21,6 +22,10 @@ function appFor(env: Env): Hono<EdgeEnv> {
     env.CORS_ORIGINS,
     env.HEALTH_CHECK_INTERVAL_MS,
     env.UPSTREAM_HEADERS_TIMEOUT_MS,
+    env.UPSTREAM_RESPONSE_TIMEOUT_MS,
+    env.MAX_TOKENS_DEFAULT,
+    env.QUIET_STREAM_SETTLE_MS,
+    env.UPSTREAM_IDLE_TIMEOUT_MS,
   ]);
   if (built?.fingerprint !== fingerprint) {
     const read = readConfig(env);
@@ -29,6 +34,7 @@ function appFor(env: Env): Hono<EdgeEnv> {
           config: read.config,
           pool: new UpstreamPool(read.config.upstreams),
           keys: new KeyCache(),
+          streams: new OpenStreams(read.config.quietStreamSettleMs),
         })
       : misconfigured(read.message);
     built = { fingerprint, app };

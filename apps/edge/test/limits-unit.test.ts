@@ -2,7 +2,14 @@
 import { describe, expect, it } from "vitest";
 import { formatDuration, rateLimitHeaders } from "../src/limits/rate-limit-headers.js";
 import { fullBucket, refill, view, waitMs } from "../src/limits/token-bucket.js";
-import { countTokens, estimateChatTokens, estimateCompletionTokens } from "../src/limits/token-estimate.js";
+import {
+  countTokens,
+  estimateChatTokens,
+  estimateCompletionTokens,
+  reservedTokens,
+} from "../src/limits/token-estimate.js";
+
+const DEFAULT = 512;
 
 describe("token bucket", () => {
   it("starts full, refills continuously at the per-minute rate, never above the limit", () => {
@@ -63,25 +70,35 @@ describe("token estimates", () => {
   it("adds framing per message, tools, and the completion budget times n", () => {
     const base = { model: "m", messages: [{ role: "user" as const, content: "hello world" }] };
     const prompt = 3 + 4 + 2;
-    expect(estimateChatTokens(base)).toBe(prompt);
-    expect(estimateChatTokens({ ...base, max_tokens: 100 })).toBe(prompt + 100);
-    expect(estimateChatTokens({ ...base, max_tokens: 100, max_completion_tokens: 10, n: 3 })).toBe(
-      prompt + 30,
-    );
+    const chat = (request: Parameters<typeof estimateChatTokens>[0]) =>
+      reservedTokens(estimateChatTokens(request, DEFAULT));
+    expect(chat({ ...base, max_tokens: 100 })).toBe(prompt + 100);
+    expect(chat({ ...base, max_tokens: 100, max_completion_tokens: 10, n: 3 })).toBe(prompt + 30);
     const parts = {
       ...base,
       messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "hello world" }] }],
     };
-    expect(estimateChatTokens(parts)).toBe(prompt);
+    expect(estimateChatTokens(parts, DEFAULT).prompt).toBe(prompt);
     const tools = [{ type: "function" as const, function: { name: "get_weather" } }];
-    expect(estimateChatTokens({ ...base, tools })).toBeGreaterThan(prompt + 5);
+    expect(estimateChatTokens({ ...base, tools }, DEFAULT).prompt).toBeGreaterThan(prompt + 5);
+  });
+
+  it("reserves the default completion budget for each choice of a request without max_tokens", () => {
+    const base = { model: "m", messages: [{ role: "user" as const, content: "hello world" }] };
+    expect(reservedTokens(estimateChatTokens(base, DEFAULT))).toBe(9 + DEFAULT);
+    expect(reservedTokens(estimateChatTokens({ ...base, n: 3 }, DEFAULT))).toBe(9 + 3 * DEFAULT);
+    expect(reservedTokens(estimateCompletionTokens({ model: "m", prompt: ["a", "b"], n: 2 }, DEFAULT))).toBe(
+      2 + 4 * DEFAULT,
+    );
   });
 
   it("counts legacy prompts as text or token ids, per prompt in a batch", () => {
-    expect(estimateCompletionTokens({ model: "m", prompt: "hello world", max_tokens: 5 })).toBe(2 + 5);
-    expect(estimateCompletionTokens({ model: "m", prompt: [1, 2, 3], max_tokens: 5 })).toBe(3 + 5);
-    expect(estimateCompletionTokens({ model: "m", prompt: [[1, 2], [3]], max_tokens: 5 })).toBe(3 + 10);
-    expect(estimateCompletionTokens({ model: "m", prompt: ["a", "b"], max_tokens: 5, n: 2 })).toBe(2 + 20);
+    const legacy = (request: Parameters<typeof estimateCompletionTokens>[0]) =>
+      reservedTokens(estimateCompletionTokens(request, DEFAULT));
+    expect(legacy({ model: "m", prompt: "hello world", max_tokens: 5 })).toBe(2 + 5);
+    expect(legacy({ model: "m", prompt: [1, 2, 3], max_tokens: 5 })).toBe(3 + 5);
+    expect(legacy({ model: "m", prompt: [[1, 2], [3]], max_tokens: 5 })).toBe(3 + 10);
+    expect(legacy({ model: "m", prompt: ["a", "b"], max_tokens: 5, n: 2 })).toBe(2 + 20);
   });
 });
 

@@ -100,7 +100,7 @@ describe("tokens per minute", () => {
     for (const stream of [true, false]) {
       const key = await edge.addKey({ tpm: 1000 });
       // A small estimate, but the backend reports 900 tokens used.
-      const first = await chat(key, "usage=900", { stream });
+      const first = await chat(key, "usage=900", { stream, max_tokens: 10 });
       expect(first.status).toBe(200);
       expect(Number(first.headers.get("x-ratelimit-remaining-tokens"))).toBeGreaterThan(970);
       await first.text();

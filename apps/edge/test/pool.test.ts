@@ -116,6 +116,28 @@ describe("failover", () => {
     expect(b.completions).toHaveLength(8);
   });
 
+  it("never relays a backend's 401 (it refused the edge's signature): retries elsewhere and backs it off", async () => {
+    const skewed = await new StandInUpstream("another-secret-0123456789abcdef").start();
+    cleanup.push(() => skewed.kill());
+    // Alone, the request reaches it, and the client gets a 503 (no backend), not an invalid_api_key 401.
+    const alone = await edgeFor([skewed.url]);
+    const refused = await chat(alone.edge, alone.key);
+    expect(refused.status).toBe(503);
+    expect(errorBodySchema.parse(await refused.json()).error.code).toBe("server_overloaded");
+    expect(skewed.completions).toHaveLength(1);
+    // Beside a good backend, every request is served (its health probes are refused too).
+    const [good] = await upstreams(1);
+    if (!good) throw new Error("no upstreams");
+    const { edge, key } = await edgeFor([skewed.url, good.url]);
+    for (let i = 0; i < 6; i++) {
+      const response = await chat(edge, key);
+      expect(response.status).toBe(200);
+      await response.json();
+    }
+    expect(skewed.completions.length).toBeLessThanOrEqual(2);
+    expect(good.completions).toHaveLength(6);
+  });
+
   it("does not retry once a backend has answered (a mid-stream failure is the client's)", async () => {
     const [a, b] = await upstreams(2);
     if (!a || !b) throw new Error("no upstreams");

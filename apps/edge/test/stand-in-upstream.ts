@@ -11,6 +11,8 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import {
+  DIRECTIVE_HEADERS,
+  type DirectiveHeaders,
   SIGNATURE_HEADER,
   sseComment,
   sseData,
@@ -103,6 +105,12 @@ export class StandInUpstream {
       body,
       timestamp: header(req, TIMESTAMP_HEADER),
       signature: header(req, SIGNATURE_HEADER),
+      directives: Object.fromEntries(
+        DIRECTIVE_HEADERS.flatMap((name) => {
+          const value = header(req, name);
+          return value === undefined ? [] : [[name, value]];
+        }),
+      ) as DirectiveHeaders,
     });
     let markEnded = () => {};
     const seen: SeenRequest = {

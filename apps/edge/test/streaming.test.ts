@@ -171,6 +171,30 @@ describe("client disconnect", () => {
 });
 
 describe("upstream failure mid-stream", () => {
+  it("ends a stream whose backend goes silent (not even a ping) after UPSTREAM_IDLE_TIMEOUT_MS, aborting it", async () => {
+    const quiet = await startEdge([upstream.url], { UPSTREAM_IDLE_TIMEOUT_MS: "400" });
+    try {
+      const before = upstream.completions.length;
+      const started = performance.now();
+      const response = await fetch(`${quiet.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: authHeaders(await quiet.addKey()),
+        body: chatBody("chunks=3 interval=3000", { stream: true }),
+      });
+      expect(response.status).toBe(200);
+      const { raw } = await readEvents(response);
+      expect(raw).toContain('"code":"upstream_error"');
+      expect(raw).toContain("sent nothing for 0.4 s");
+      expect(raw).not.toContain("[DONE]");
+      expect(performance.now() - started).toBeLessThan(2500);
+      const seen = upstream.completions[before];
+      await seen?.ended;
+      expect(seen?.closedEarly).toBe(true);
+    } finally {
+      await quiet.dispose();
+    }
+  });
+
   it("ends the stream with a data: {error} frame (and no [DONE])", async () => {
     const { events } = await readEvents(await stream("chunks=10 fail-after=2"));
     const contents = events.filter((e) => e.data.includes("tok"));

@@ -33,6 +33,21 @@ describe("ModelRouter", () => {
     expect(router.route("gpt-4o-mini", never)).toBe(en);
   });
 
+  it("routes auto only among the allowed models (a key's allow-list), by id or alias", () => {
+    expect(router.route("auto", () => "Hello there", ["llama-zh"])).toBe(zh);
+    expect(router.route("auto", () => "你好", ["gpt-4o-mini"])).toBe(en);
+    expect(router.route("auto", () => "Hello there", ["llama-en", "llama-zh"])).toBe(en);
+    const none = (() => {
+      try {
+        return router.route("auto", () => "Hello", ["other-model"]);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(none).toBeInstanceOf(ApiError);
+    expect(none).toMatchObject({ status: 404, code: "model_not_found" });
+  });
+
   it("routes auto by language", () => {
     expect(router.route("auto", () => "今天天气怎么样？")).toBe(zh);
     expect(router.route("auto", () => "What is the weather like?")).toBe(en);

@@ -39,7 +39,12 @@ class ScriptedEngine implements EngineModel {
     this.live.add(seq);
     return { seq, cachedTokens: 0 };
   }
+  /** Forks that succeed before every further one fails (undefined: all succeed). */
+  forksBeforeFailure: number | undefined;
   async forkSequence(): Promise<number> {
+    if (this.forksBeforeFailure !== undefined && this.forksBeforeFailure-- <= 0) {
+      throw new Error("kv cache full: no block for the fork");
+    }
     const seq = this.nextSeq++;
     this.live.add(seq);
     return seq;
@@ -107,6 +112,8 @@ function submit(
     deadlineMs?: number;
     onToken?: () => boolean;
     constraint?: TokenConstraint;
+    promptTokens?: number[];
+    n?: number;
   } = {},
 ) {
   let settle: () => void = () => {};
@@ -133,10 +140,10 @@ function submit(
     },
   };
   const handle = scheduler.submit({
-    promptTokens: [1, 2, 3],
-    n: 1,
+    promptTokens: options.promptTokens ?? [1, 2, 3],
+    n: options.n ?? 1,
     maxNewTokens: options.maxNewTokens ?? 3,
-    sampling: [defaultSampling],
+    sampling: Array.from({ length: options.n ?? 1 }, () => defaultSampling),
     ...(options.constraint ? { constraints: [options.constraint] } : {}),
     deadline: performance.now() + (options.deadlineMs ?? 60_000),
     observer,
@@ -177,6 +184,27 @@ describe("scheduler corner cases", () => {
     expect(failing.run.error?.status).toBe(500);
     expect(plain.run.finished).toEqual(["length"]);
     expect(disposed).toBe(2);
+    await scheduler.close(CLOSED);
+  });
+
+  it("a fork that fails frees the choices already forked, and fails only its request", async () => {
+    const { engine, scheduler, errors } = setup();
+    engine.forksBeforeFailure = 1; // of 3 choices: the second forks, the third fails
+    const forked = submit(scheduler, { n: 3 });
+    const other = submit(scheduler);
+    await Promise.all([forked.run.settled, other.run.settled]);
+    expect(forked.run.error?.status).toBe(500);
+    expect(other.run.finished).toEqual(["length"]);
+    expect(errors).toHaveLength(1);
+    await scheduler.close(CLOSED);
+    expect(engine.live.size).toBe(0);
+  });
+
+  it("refuses an empty prompt (nothing to continue from) instead of holding a slot until its deadline", async () => {
+    const { scheduler } = setup();
+    expect(() => submit(scheduler, { promptTokens: [] })).toThrow(
+      expect.objectContaining({ status: 400, param: "prompt" }),
+    );
     await scheduler.close(CLOSED);
   });
 

@@ -3,7 +3,7 @@
  * body), or carrying one of the backend's own API keys; everything else is a 401 in the OpenAI
  * shape. /health and /metrics stay open for probes and scrapers.
  */
-import { signRequest } from "@gearbox/shared";
+import { NONCE_HEADER, signRequest } from "@gearbox/shared";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../src/server/backend.js";
@@ -55,6 +55,33 @@ describe("edge signatures", () => {
     const changed = await call({ ...other });
     expect(changed.status).toBe(401);
     expect(changed.json.error.message).toContain("signature does not match");
+  });
+
+  it("refuse a replayed request: a signature is accepted once", async () => {
+    const nonce = (value: string) => ({ [NONCE_HEADER]: value });
+    const headers = {
+      ...(await signRequest(TEST_SECRET, {
+        method: "POST",
+        pathAndQuery: PATH,
+        body: BODY,
+        directives: nonce("a0"),
+      })),
+      ...nonce("a0"),
+    };
+    expect((await call(headers)).status).toBe(200);
+    const replayed = await call(headers);
+    expect(replayed.status).toBe(401);
+    expect(replayed.json.error.message).toContain("already used");
+    // The same request signed again (the edge adds a fresh nonce each time) is a new signature.
+    for (const value of ["a1", "a2"]) {
+      const again = await signRequest(TEST_SECRET, {
+        method: "POST",
+        pathAndQuery: PATH,
+        body: BODY,
+        directives: nonce(value),
+      });
+      expect((await call({ ...again, ...nonce(value) })).status).toBe(200);
+    }
   });
 
   it("refuse a bad signature even with a valid API key beside it", async () => {

@@ -61,14 +61,27 @@ describe("choiceSampling", () => {
 
 describe("stopStrings", () => {
   it("takes a string or a list, drops duplicates, refuses empty strings", () => {
-    expect(stopStrings(undefined)).toEqual([]);
-    expect(stopStrings("END")).toEqual(["END"]);
-    expect(stopStrings(["a", "b", "a"])).toEqual(["a", "b"]);
-    expect(() => stopStrings(["a", ""])).toThrow(expect.objectContaining({ param: "stop" }));
+    expect(stopStrings(undefined, 256)).toEqual([]);
+    expect(stopStrings("END", 256)).toEqual(["END"]);
+    expect(stopStrings(["a", "b", "a"], 256)).toEqual(["a", "b"]);
+    expect(() => stopStrings(["a", ""], 256)).toThrow(expect.objectContaining({ param: "stop" }));
+  });
+
+  it("refuses a stop string longer than the limit", () => {
+    expect(stopStrings("x".repeat(8), 8)).toEqual(["xxxxxxxx"]);
+    expect(() => stopStrings(["a", "x".repeat(9)], 8)).toThrow(
+      expect.objectContaining({ status: 400, param: "stop" }),
+    );
   });
 });
 
 describe("completionBudget", () => {
+  it("never exceeds the cap the edge reserved for (x-gearbox-max-tokens)", () => {
+    expect(completionBudget(undefined, 10, 1024, 512, 40)).toBe(40);
+    expect(completionBudget(30, 10, 1024, 512, 40)).toBe(30);
+    expect(completionBudget(100, 10, 1024, 512, 40)).toBe(40);
+  });
+
   it("keeps an explicit max_tokens that fits, refuses one that does not", () => {
     expect(completionBudget(100, 900, 1024, 512)).toBe(100);
     expect(() => completionBudget(200, 900, 1024, 512)).toThrow(

@@ -40,6 +40,12 @@ const CHAT_CASES: [string, unknown, string | null, string][] = [
   ["messages missing", { model: "tiny-en" }, "messages", "invalid_value"],
   ["messages not an array", { model: "tiny-en", messages: "hello" }, "messages", "invalid_value"],
   ["messages empty", { model: "tiny-en", messages: [] }, "messages", "invalid_value"],
+  [
+    "a 257-character stop string (limits.maxStopLength)",
+    { model: "tiny-en", messages: user, stop: "y".repeat(257) },
+    "stop",
+    "invalid_value",
+  ],
   ["[123]", { model: "tiny-en", messages: [123] }, "messages[0]", "invalid_value"],
   ["[{}]", { model: "tiny-en", messages: [{}] }, "messages[0].role", "invalid_value"],
   [
@@ -308,6 +314,26 @@ const COMPLETION_CASES: [string, unknown, string | null, string][] = [
     "unsupported_parameter",
   ],
   ["logprobs 6", { model: "tiny-en", prompt: "a", logprobs: 6 }, "logprobs", "invalid_value"],
+  // limits.maxChoicesPerRequest (32 by default) bounds prompts x n.
+  [
+    "9 prompts x n=4",
+    { model: "tiny-en", prompt: Array.from({ length: 9 }, () => "a"), n: 4, max_tokens: 1 },
+    "prompt",
+    "invalid_value",
+  ],
+  [
+    "200 token-id prompts",
+    { model: "tiny-en", prompt: Array.from({ length: 200 }, () => [1, 2]), max_tokens: 1 },
+    "prompt",
+    "invalid_value",
+  ],
+  // limits.maxStopLength (256 by default) bounds each stop string.
+  [
+    "a 257-character stop string",
+    { model: "tiny-en", prompt: "a", stop: ["x".repeat(257)] },
+    "stop",
+    "invalid_value",
+  ],
 ];
 
 describe("invalid legacy completion requests", () => {
@@ -323,6 +349,18 @@ describe("invalid legacy completion requests", () => {
 });
 
 describe("other refusals", () => {
+  it("400 naming n for more choices than limits.maxChoicesPerRequest (32), before any work", async () => {
+    for (const [path, body] of [
+      ["/v1/chat/completions", { model: "tiny-en", messages: user, n: 33, max_tokens: 1 }],
+      ["/v1/completions", { model: "tiny-en", prompt: "a", n: 33, max_tokens: 1 }],
+    ] as const) {
+      const { status, json } = await send(path, JSON.stringify(body));
+      expect(status).toBe(400);
+      expect(json.error).toMatchObject({ type: "invalid_request_error", param: "n" });
+      expect(json.error.message).toContain("at most 32 per request");
+    }
+  });
+
   it("413 for a body over the limit, with or without content-length", async () => {
     const big = JSON.stringify({
       model: "tiny-en",

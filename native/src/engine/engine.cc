@@ -53,7 +53,18 @@ Engine::Engine(const std::string& path, const EngineOptions& o, const Progress& 
   gears_->warm_up(gc.warm_all, [&](double f, const std::string& label) {
     if (progress) progress(0.8 + 0.2 * f, label);
   });
+  // Tests weaken the prefix hash to this many bits so that hashes collide (0: every block's hash
+  // is equal); hits must then still be exact.
+  if (const char* bits = std::getenv("GEARBOX_PREFIX_HASH_BITS"); bits && *bits) {
+    const int n = std::atoi(bits);
+    prefix_hash_mask_ = n <= 0 ? 0 : n >= 64 ? ~0ull : (1ull << n) - 1;
+  }
   update_stats();
+}
+
+uint64_t Engine::prefix_hash(uint64_t parent, const int32_t* tokens, int n) const {
+  const uint64_t h = KvCache::hash_chain(parent, tokens, n) & prefix_hash_mask_;
+  return h == 0 ? 1 : h;
 }
 
 Engine::~Engine() {
@@ -85,10 +96,12 @@ int32_t Engine::create_sequence(const SamplingParams& params, const std::vector<
   // Attach the longest run of whole cached blocks, leaving at least one prompt token to compute.
   const int bs = kv_->block_size();
   uint64_t h = 0;
+  uint64_t parent = 0;
   for (size_t i = 0; (i + 1) * static_cast<size_t>(bs) < prompt.size(); i++) {
-    h = KvCache::hash_chain(h, prompt.data() + i * bs, bs);
-    int b = kv_->acquire_cached(h);
+    h = prefix_hash(h, prompt.data() + i * bs, bs);
+    int b = kv_->acquire_cached(h, prompt.data() + i * bs, parent);  // compares the tokens
     if (b < 0) break;
+    parent = kv_->content(b);
     s.blocks.push_back(b);
     s.hashes.push_back(h);
     s.tokens.insert(s.tokens.end(), prompt.begin() + static_cast<long>(i * bs), prompt.begin() + static_cast<long>((i + 1) * bs));
@@ -130,8 +143,9 @@ void Engine::publish_full_blocks(Sequence& s) {
   while (s.hashes.size() < s.tokens.size() / static_cast<size_t>(bs)) {
     const size_t i = s.hashes.size();
     const uint64_t parent = i == 0 ? 0 : s.hashes[i - 1];
-    const uint64_t h = KvCache::hash_chain(parent, s.tokens.data() + i * bs, bs);
-    kv_->publish(s.blocks[i], h);
+    const uint64_t h = prefix_hash(parent, s.tokens.data() + i * bs, bs);
+    const uint64_t parent_content = i == 0 ? 0 : kv_->content(s.blocks[i - 1]);
+    kv_->publish(s.blocks[i], h, s.tokens.data() + i * bs, parent_content);
     s.hashes.push_back(h);
   }
 }

@@ -101,6 +101,8 @@ class Engine {
 
   Sequence& get(int32_t seq);
   void publish_full_blocks(Sequence& s);
+  uint64_t prefix_hash(uint64_t parent, const int32_t* tokens, int n) const;
+  uint64_t prefix_hash_mask_ = ~0ull;  // GEARBOX_PREFIX_HASH_BITS (tests)
   void update_stats();
 
   std::unique_ptr<Backend> backend_;

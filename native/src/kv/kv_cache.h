@@ -32,11 +32,18 @@ class KvCache {
   int refcount(int block) const { return ref_[static_cast<size_t>(block)]; }
 
   // Prefix cache. hash_chain(parent, tokens) names a full block by its tokens and all before it.
+  // A hash only finds a candidate: a hit is taken only when the block's own tokens and the content
+  // id of the block before it match, so two different prefixes never share KV, even when their
+  // 64-bit hashes collide. A content id names the exact tokens of a full block and of every block
+  // before it (blocks computed twice for the same prefix get the same id); 0 is "no block".
   static uint64_t hash_chain(uint64_t parent, const int32_t* tokens, int n);
-  // The cached block with this hash (retained for the caller), or -1.
-  int acquire_cached(uint64_t hash);
-  // Records that `block` (full) holds the tokens named by `hash`.
-  void publish(int block, uint64_t hash);
+  // The cached block with this hash holding `tokens` (block_size of them) after the block whose
+  // content id is `parent_content` (retained for the caller), or -1.
+  int acquire_cached(uint64_t hash, const int32_t* tokens, uint64_t parent_content);
+  // Records that `block` (full) holds `tokens`, named by `hash`, after the block `parent_content`.
+  void publish(int block, uint64_t hash, const int32_t* tokens, uint64_t parent_content);
+  // The content id of a published (or equal-to-published) full block; 0 for any other block.
+  uint64_t content(int block) const { return content_[static_cast<size_t>(block)]; }
 
   int64_t blocks_used() const { return used_; }
   int64_t blocks_cached() const { return static_cast<int64_t>(lru_.size()); }
@@ -50,6 +57,10 @@ class KvCache {
   std::vector<int> free_;
   std::vector<uint64_t> hash_;  // 0: not published
   std::unordered_map<uint64_t, int> by_hash_;
+  std::vector<uint64_t> content_;         // content id of each block (0: none)
+  std::vector<uint64_t> parent_content_;  // of each named block: the content id before it
+  std::vector<int32_t> tokens_;           // of each named block: its block_size tokens
+  uint64_t next_content_ = 1;
   std::list<int> lru_;  // published blocks with refcount 0, oldest first
   std::vector<std::list<int>::iterator> lru_pos_;
   std::vector<bool> in_lru_;

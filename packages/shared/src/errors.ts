@@ -24,7 +24,7 @@ export const errorBodySchema = z.object({
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 429 | 500 | 503 | 504;
 
 export class ApiError extends Error {
   override readonly name = "ApiError";
@@ -127,12 +127,12 @@ export function modelNotAllowed(model: string): ApiError {
   );
 }
 
-export function modelNotFound(model: string): ApiError {
+export function modelNotFound(model: string, detail?: string): ApiError {
   return new ApiError(
     404,
     "invalid_request_error",
     "model_not_found",
-    `The model '${model}' does not exist or is not served here.`,
+    `The model '${model}' does not exist or is not served here.${detail ? ` ${detail}` : ""}`,
     "model",
   );
 }
@@ -162,6 +162,11 @@ export function serverOverloaded(
   message = "The server is overloaded or not ready yet. Please retry after a short wait.",
 ): ApiError {
   return new ApiError(503, "server_error", "server_overloaded", message, null, retryAfterSeconds);
+}
+
+/** The backend took longer than the edge waits for a whole answer. */
+export function upstreamTimeout(message: string): ApiError {
+  return new ApiError(504, "server_error", "timeout", message);
 }
 
 export function internalError(message = "The server had an error while processing your request."): ApiError {

@@ -6,6 +6,11 @@
  *   x-gearbox-timestamp: <unix seconds>
  *   x-gearbox-signature: v1=<hex HMAC-SHA256(secret, signingString)>
  *   signingString = `${METHOD}\n${path+query}\n${timestamp}\n${hex SHA-256(body bytes)}`
+ *                   + `\n${name}:${value}` for each directive header present, in DIRECTIVE_HEADERS order
+ *
+ * The directive headers carry the edge's decisions about a key (its model allow-list, the
+ * completion budget it reserved for): they are signed so that nobody between the edge and a backend
+ * can widen them. A request without them signs exactly as before.
  */
 import { bodyBytes, fromHex, sha256Hex, toHex } from "./digest.js";
 
@@ -14,6 +19,20 @@ export const SIGNATURE_HEADER = "x-gearbox-signature";
 /** A signature older (or newer) than this many seconds is rejected as stale. */
 export const MAX_SIGNATURE_SKEW_SECONDS = 60;
 
+/** Per-choice completion-token cap the edge reserved the key's token budget for. */
+export const MAX_TOKENS_HEADER = "x-gearbox-max-tokens";
+/** The key's model allow-list (comma-separated), sent with `model: "auto"` so the router keeps to it. */
+export const ALLOWED_MODELS_HEADER = "x-gearbox-allowed-models";
+/**
+ * A random value per request (the edge sends one with every request): with it, two equal requests
+ * signed in the same second still differ, so a backend can refuse any signature it has seen before
+ * (a replay) without refusing a legitimate repeat.
+ */
+export const NONCE_HEADER = "x-gearbox-nonce";
+/** Headers the signature covers when present, in signing order. */
+export const DIRECTIVE_HEADERS = [MAX_TOKENS_HEADER, ALLOWED_MODELS_HEADER, NONCE_HEADER] as const;
+export type DirectiveHeaders = Partial<Record<(typeof DIRECTIVE_HEADERS)[number], string>>;
+
 /** The parts of a request that the signature covers. */
 export interface SignedParts {
   method: string;
@@ -21,6 +40,8 @@ export interface SignedParts {
   pathAndQuery: string;
   /** The body bytes exactly as sent (text is taken as UTF-8); null or absent for no body. */
   body?: Uint8Array | ArrayBuffer | string | null;
+  /** Directive headers sent with the request (absent ones are not signed). */
+  directives?: DirectiveHeaders;
 }
 
 export interface SignatureHeaders {
@@ -35,7 +56,12 @@ const encoder = new TextEncoder();
 /** The text that is signed (exported so that other implementations can be checked against it). */
 export async function signingString(parts: SignedParts, timestamp: number): Promise<string> {
   const bodyHash = await sha256Hex(bodyBytes(parts.body));
-  return `${parts.method.toUpperCase()}\n${parts.pathAndQuery}\n${timestamp}\n${bodyHash}`;
+  let text = `${parts.method.toUpperCase()}\n${parts.pathAndQuery}\n${timestamp}\n${bodyHash}`;
+  for (const name of DIRECTIVE_HEADERS) {
+    const value = parts.directives?.[name];
+    if (value !== undefined) text += `\n${name}:${value}`;
+  }
+  return text;
 }
 
 /**

@@ -109,3 +109,25 @@ export class SseParser {
     this.sawField = false;
   }
 }
+
+/**
+ * Streams for the edge report their running usage in comments (`: usage <prompt> <completion>`)
+ * before each event when the request carries this header, so that a stream the client cancels can
+ * be charged what it generated. SSE clients ignore comments.
+ */
+export const USAGE_PROGRESS_HEADER = "x-gearbox-usage-progress";
+
+export interface UsageProgress {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export function usageProgressComment(progress: UsageProgress): string {
+  return sseComment(`usage ${progress.promptTokens} ${progress.completionTokens}`);
+}
+
+/** The progress in a comment's text, or undefined for any other comment. */
+export function parseUsageProgress(comment: string): UsageProgress | undefined {
+  const match = /^usage (\d{1,12}) (\d{1,12})$/.exec(comment);
+  return match ? { promptTokens: Number(match[1]), completionTokens: Number(match[2]) } : undefined;
+}

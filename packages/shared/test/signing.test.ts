@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  ALLOWED_MODELS_HEADER,
   MAX_SIGNATURE_SKEW_SECONDS,
+  MAX_TOKENS_HEADER,
   SIGNATURE_HEADER,
   signingString,
   signRequest,
@@ -98,5 +100,19 @@ describe("request signing", () => {
     const parts = { ...request, timestamp: headers[TIMESTAMP_HEADER], signature: headers[SIGNATURE_HEADER] };
     expect(Math.abs(Number(headers[TIMESTAMP_HEADER]) - Date.now() / 1000)).toBeLessThan(5);
     expect(await verifySignature(secret, parts)).toEqual({ ok: true });
+  });
+
+  it("covers the directive headers: removing, changing or adding one breaks the signature", async () => {
+    const directives = { [MAX_TOKENS_HEADER]: "40", [ALLOWED_MODELS_HEADER]: "tiny-zh" };
+    const headers = await signRequest(secret, { ...request, directives }, now);
+    const parts = { ...request, timestamp: headers[TIMESTAMP_HEADER], signature: headers[SIGNATURE_HEADER] };
+    const verify = (d: Record<string, string>) =>
+      verifySignature(secret, { ...parts, directives: d }, { nowSeconds: now });
+    expect(await verify(directives)).toEqual({ ok: true });
+    expect((await verify({ [MAX_TOKENS_HEADER]: "40" })).ok).toBe(false);
+    expect((await verify({ ...directives, [MAX_TOKENS_HEADER]: "4000" })).ok).toBe(false);
+    expect((await verify({ ...directives, [ALLOWED_MODELS_HEADER]: "tiny-zh,tiny-en" })).ok).toBe(false);
+    // Without directives the signing string is the same as before they existed.
+    expect(await signingString({ ...request, directives: {} }, now)).toBe(await signingString(request, now));
   });
 });

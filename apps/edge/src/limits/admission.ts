@@ -10,7 +10,10 @@ import type { Limits } from "./rate-limiter.js";
 
 export interface Admission {
   headers: Record<string, string>;
-  /** Replaces the reservation by the tokens really used; undefined keeps the reservation. */
+  /**
+   * Replaces what the request is charged (first its reservation) by the tokens really used;
+   * undefined keeps it. May be called again: each call replaces the last.
+   */
   settle(usedTokens: number | undefined): Promise<void>;
 }
 
@@ -44,14 +47,19 @@ export async function admit(
     );
     return { ok: false, error, headers };
   }
-  const reserved = decision.reservedTokens;
+  // What the key is charged for this request now: the reservation, then each settlement's usage.
+  let charged = decision.reservedTokens;
   return {
     ok: true,
     admission: {
       headers,
       settle: async (used) => {
-        if (limits.tpm !== null && used !== undefined && used !== reserved)
-          await limiter.settle(limits, reserved, used);
+        if (limits.tpm === null || used === undefined || used === charged) return;
+        const before = charged;
+        charged = used;
+        // A stub of its own: a settlement may run in a later request (a stream that went quiet),
+        // and workerd's I/O objects belong to the request that made them.
+        await limiters.get(limiters.idFromName(key.hash)).settle(limits, before, used);
       },
     },
   };

@@ -1,8 +1,10 @@
 /**
  * How many tokens a request may use, known before it runs: the prompt counted with tiktoken's
  * cl100k_base (Llama 3's tokenizer is a tiktoken BPE of the same family, so counts are close)
- * plus the completion budget the client asked for. The rate limiter reserves this much and
- * settles with the real usage from the backend's usage chunk afterwards.
+ * plus the most completion tokens it may generate: max_tokens, or when the client gave none the
+ * edge's MAX_TOKENS_DEFAULT, times the number of choices. The edge sends that per-choice budget to
+ * the backend (x-gearbox-max-tokens), which never generates more, so the reservation is the worst
+ * case. The rate limiter settles with the real usage from the backend afterwards.
  */
 import { type ChatCompletionRequest, type CompletionRequest, splitLongRuns } from "@gearbox/shared";
 import { Tiktoken } from "js-tiktoken/lite";
@@ -40,7 +42,19 @@ export function countTokens(text: string): number {
 /** Tokens the chat template adds around each message (role header, end-of-turn). */
 const PER_MESSAGE_OVERHEAD = 4;
 
-export function estimateChatTokens(request: ChatCompletionRequest): number {
+/** A request's reservation: its prompt, and at most `maxTokens` completion tokens per choice. */
+export interface TokenEstimate {
+  prompt: number;
+  maxTokens: number;
+  choices: number;
+}
+
+/** The worst case of an estimate. */
+export function reservedTokens(estimate: TokenEstimate): number {
+  return estimate.prompt + estimate.maxTokens * estimate.choices;
+}
+
+export function estimateChatTokens(request: ChatCompletionRequest, defaultMaxTokens: number): TokenEstimate {
   let prompt = 3; // the assistant header that primes the reply
   for (const message of request.messages) {
     prompt += PER_MESSAGE_OVERHEAD;
@@ -53,11 +67,14 @@ export function estimateChatTokens(request: ChatCompletionRequest): number {
       prompt += countTokens(JSON.stringify(message.tool_calls));
   }
   if (request.tools) prompt += countTokens(JSON.stringify(request.tools));
-  const completion = request.max_completion_tokens ?? request.max_tokens ?? 0;
-  return prompt + completion * (request.n ?? 1);
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens;
+  return { prompt, maxTokens, choices: request.n ?? 1 };
 }
 
-export function estimateCompletionTokens(request: CompletionRequest): number {
+export function estimateCompletionTokens(
+  request: CompletionRequest,
+  defaultMaxTokens: number,
+): TokenEstimate {
   const prompts = typeof request.prompt === "string" ? [request.prompt] : request.prompt;
   let prompt = 0;
   for (const item of prompts) {
@@ -66,6 +83,6 @@ export function estimateCompletionTokens(request: CompletionRequest): number {
     else prompt += item.length;
   }
   const batch = prompts.every((item) => typeof item === "number") ? 1 : prompts.length;
-  const completions = Math.max(request.n ?? 1, request.best_of ?? 1) * batch;
-  return prompt + (request.max_tokens ?? 0) * completions;
+  const choices = Math.max(request.n ?? 1, request.best_of ?? 1) * batch;
+  return { prompt, maxTokens: request.max_tokens ?? defaultMaxTokens, choices };
 }

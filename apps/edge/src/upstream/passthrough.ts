@@ -4,12 +4,23 @@
  * edge reads along for the usage that settles the token budget. A stream that breaks mid-way gets
  * a final `data: {"error":…}` frame; a client that goes away cancels the upstream request.
  */
-import { ApiError, errorBody, SseParser, sseData, type Usage, usageSchema } from "@gearbox/shared";
+import {
+  ApiError,
+  errorBody,
+  parseUsageProgress,
+  SseParser,
+  sseData,
+  type Usage,
+  type UsageProgress,
+  usageSchema,
+} from "@gearbox/shared";
 import { errorMessage } from "./health.js";
 
 export interface RelayOutcome {
   /** Usage the backend reported (usage chunk or JSON body), if any. */
   usage: Usage | undefined;
+  /** The last running usage a stream reported (`: usage` comments), if any. */
+  progress: UsageProgress | undefined;
   /** How the body ended. */
   end: "complete" | "failed" | "cancelled";
 }
@@ -22,6 +33,13 @@ export interface RelayOptions {
    * one's token usage accounted.
    */
   onEnd: (outcome: RelayOutcome) => Promise<void> | undefined;
+  /** After each chunk passed on, with the stream's last reported usage. */
+  onChunk?: (progress: UsageProgress | undefined) => void;
+  /**
+   * A stream whose backend sends nothing (not even a ping) this long is ended with an error frame
+   * and its upstream request aborted: a backend pings every few seconds, so it is hung or gone.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** JSON bodies are read along up to this size to find their usage; larger ones pass unread. */
@@ -30,31 +48,40 @@ const MAX_JSON_READ_BYTES = 4 * 1024 * 1024;
 export function relayBody(response: Response, options: RelayOptions): ReadableStream<Uint8Array> | null {
   const source = response.body;
   if (!source) {
-    void options.onEnd({ usage: undefined, end: "complete" });
+    void options.onEnd({ usage: undefined, progress: undefined, end: "complete" });
     return null;
   }
-  const watcher = (response.headers.get("content-type") ?? "").includes("text/event-stream")
-    ? new SseWatcher()
-    : new JsonWatcher();
+  const streaming = (response.headers.get("content-type") ?? "").includes("text/event-stream");
+  const watcher = streaming ? new SseWatcher() : new JsonWatcher();
   const reader = source.getReader();
   let ended = false;
   const finish = async (end: RelayOutcome["end"]) => {
     if (ended) return;
     ended = true;
     // The client's bytes are all sent by now; bookkeeping that fails must not add an error frame.
-    await options.onEnd({ usage: watcher.usage, end })?.catch((error: unknown) => {
-      console.error("gearbox edge: after a response", error);
-    });
+    await options
+      .onEnd({ usage: watcher.usage, progress: watcher.progress, end })
+      ?.catch((error: unknown) => {
+        console.error("gearbox edge: after a response", error);
+      });
+  };
+
+  const stop = (reason: unknown) => {
+    if (ended) return;
+    options.abortUpstream(reason);
+    reader.cancel(reason).catch(() => {});
+    void finish("cancelled");
   };
 
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const { done, value } = await reader.read();
+          const { done, value } = await readWithin(reader, streaming ? options.idleTimeoutMs : undefined);
           if (!done) {
             watcher.push(value);
             controller.enqueue(value);
+            options.onChunk?.(watcher.progress);
             return;
           }
           const problem = watcher.end();
@@ -62,6 +89,10 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
           await finish(problem ? "failed" : "complete");
           controller.close();
         } catch (error) {
+          if (error instanceof IdleTimeout) {
+            options.abortUpstream(error);
+            reader.cancel(error).catch(() => {});
+          }
           const frame = watcher.failure(`The backend failed mid-response: ${errorMessage(error)}`);
           if (frame) controller.enqueue(frame);
           await finish("failed");
@@ -69,17 +100,38 @@ export function relayBody(response: Response, options: RelayOptions): ReadableSt
         }
       },
       cancel(reason) {
-        options.abortUpstream(reason);
-        reader.cancel(reason).catch(() => {});
-        void finish("cancelled");
+        stop(reason);
       },
     },
     { highWaterMark: 0 },
   );
 }
 
+class IdleTimeout extends Error {}
+
+/** The next read, or an IdleTimeout when nothing arrives within `timeoutMs`. */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  timeoutMs: number | undefined,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (timeoutMs === undefined) return reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new IdleTimeout(`the backend sent nothing for ${Math.round(timeoutMs / 100) / 10} s`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([reader.read(), idle]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
 interface BodyWatcher {
   readonly usage: Usage | undefined;
+  readonly progress: UsageProgress | undefined;
   push(chunk: Uint8Array): void;
   /** At a clean end of the body: bytes to append when the body was incomplete. */
   end(): Uint8Array | undefined;
@@ -97,13 +149,17 @@ function errorFrame(message: string, needsBlankLine: boolean): Uint8Array {
 
 class SseWatcher implements BodyWatcher {
   usage: Usage | undefined;
+  progress: UsageProgress | undefined;
   private readonly parser = new SseParser();
   private sawDone = false;
   private sawError = false;
 
   push(chunk: Uint8Array): void {
     for (const message of this.parser.push(chunk)) {
-      if (message.kind !== "event") continue;
+      if (message.kind === "comment") {
+        this.progress = parseUsageProgress(message.text) ?? this.progress;
+        continue;
+      }
       if (message.data === "[DONE]") this.sawDone = true;
       else if (message.data.includes('"usage"') || message.data.includes('"error"'))
         this.inspect(message.data);
@@ -136,6 +192,7 @@ class SseWatcher implements BodyWatcher {
 
 class JsonWatcher implements BodyWatcher {
   usage: Usage | undefined;
+  readonly progress = undefined;
   private readonly chunks: Uint8Array[] = [];
   private size = 0;
 

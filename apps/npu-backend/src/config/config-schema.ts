@@ -93,6 +93,10 @@ export const limitsSchema = z.strictObject({
   maxQueue: z.int().min(0).max(1_000_000).default(256),
   /** max_tokens when a request gives none (capped by what is left of the context). */
   maxTokensDefault: z.int().min(1).default(512),
+  /** Choices one request may ask for: n, times the number of prompts of a /v1/completions batch. */
+  maxChoicesPerRequest: z.int().min(1).max(1024).default(32),
+  /** Characters of one stop string (at most 4 of them, as OpenAI allows). */
+  maxStopLength: z.int().min(1).max(65_536).default(256),
   /** Request bodies larger than this get 413. */
   maxBodyBytes: z
     .int()

@@ -80,9 +80,9 @@ export class ModelRegistry {
   }
 
   /** The model for a request (see ModelRouter); 503 while not ready. */
-  resolve(requested: string, conversation: () => string): ServedModel {
+  resolve(requested: string, conversation: () => string, allowed?: readonly string[]): ServedModel {
     if (!this.router || this.state !== "ready") throw this.notReady();
-    return this.router.route(requested, conversation);
+    return this.router.route(requested, conversation, allowed);
   }
 
   /** The 503 for requests arriving while loading or shutting down. */

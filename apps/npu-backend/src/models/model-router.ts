@@ -40,14 +40,24 @@ export class ModelRouter<M extends RoutableModel> {
 
   /**
    * The model for `requested`; `conversation` is the text "auto" decides on (read lazily, only
-   * for "auto"). Throws 404 model_not_found for a name nobody serves.
+   * for "auto"). `allowed` (names: ids or aliases) limits what "auto" may pick: the caller's key
+   * reaches only those models. Throws 404 model_not_found for a name nobody serves, or for "auto"
+   * when no allowed model is served.
    */
-  route(requested: string, conversation: () => string): M {
+  route(requested: string, conversation: () => string, allowed?: readonly string[]): M {
     const named = this.byName.get(requested);
     if (named) return named;
     if (requested !== AUTO_MODEL || !this.settings.auto) throw modelNotFound(requested);
+    const candidates =
+      allowed === undefined
+        ? this.models
+        : this.models.filter((m) => allowed.includes(m.id) || m.aliases.some((a) => allowed.includes(a)));
+    if (candidates.length === 0) {
+      throw modelNotFound(requested, "None of the models this key may use is served here.");
+    }
     const language = detectLanguage(conversation());
-    const fallback = this.byName.get(this.settings.defaultModel) ?? (this.models[0] as M);
-    return this.models.find((m) => m.languages.includes(language)) ?? fallback;
+    const preferred = this.byName.get(this.settings.defaultModel);
+    const fallback = preferred && candidates.includes(preferred) ? preferred : (candidates[0] as M);
+    return candidates.find((m) => m.languages.includes(language)) ?? fallback;
   }
 }

@@ -149,6 +149,10 @@ export class Scheduler {
   submit(request: GenerationRequest): GenerationHandle {
     if (this.closed) throw serverOverloaded(1, "The server is shutting down.");
     if (request.sampling.length !== request.n) throw new Error("one SamplingParams per choice is required");
+    if (request.promptTokens.length === 0) {
+      // A sequence needs a token to continue from (an empty text prompt of a model without BOS).
+      throw invalidRequest("The prompt is empty: there is no token to continue from.", "prompt");
+    }
     if (request.n > this.options.maxRunningSequences) {
       throw invalidRequest(`n must be at most ${this.options.maxRunningSequences} on this server.`, "n");
     }
@@ -328,11 +332,18 @@ export class Scheduler {
         const parent = state.choices[0] as SequenceState;
         state.forked = true;
         try {
-          const seqs = await Promise.all(
+          const forks = await Promise.allSettled(
             state.choices
               .slice(1)
               .map((c) => this.options.model.forkSequence(parent.seq, state.sampling(c.choice))),
           );
+          const failed = forks.find((f) => f.status === "rejected");
+          if (failed) {
+            // The forks that did succeed belong to no choice yet: free them, or they leak.
+            for (const f of forks) if (f.status === "fulfilled") this.freeSequence(f.value);
+            throw failed.reason;
+          }
+          const seqs = forks.map((f) => (f as PromiseFulfilledResult<number>).value);
           seqs.forEach((seq, i) => {
             const child = state.choices[i + 1] as SequenceState;
             if (state.phase === "done") this.freeSequence(seq);

@@ -7,6 +7,7 @@
 import { sseComment } from "@gearbox/shared";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
+import { onAbort } from "./on-abort.js";
 
 export type SendEvent = (text: string) => Promise<void>;
 
@@ -15,7 +16,7 @@ export function eventStream(
   options: { pingIntervalMs: number; onAbort: () => void },
   body: (send: SendEvent) => Promise<void>,
 ): Response {
-  c.req.raw.signal.addEventListener("abort", options.onAbort, { once: true });
+  onAbort(c.req.raw.signal, options.onAbort);
   return streamSSE(c, async (stream) => {
     stream.onAbort(options.onAbort);
     let lastWrite = 0;

@@ -44,6 +44,7 @@ export class Generation {
   private readonly handles: GenerationHandle[] = [];
   private unfinished: number;
   private ended = false;
+  private sampled = 0;
 
   /** Submits every job; a job the scheduler refuses (queue full, too large) cancels the others and throws. */
   constructor(model: ServedModel, jobs: readonly GenerationJob[], options: GenerationOptions) {
@@ -72,6 +73,11 @@ export class Generation {
     }
   }
 
+  /** Tokens sampled so far over every choice (what the request has cost, even if cancelled now). */
+  get sampledTokens(): number {
+    return this.sampled;
+  }
+
   /** Stops every choice now (the client went away) and frees its KV blocks; the channel ends. */
   cancel(): void {
     if (this.ended) return;
@@ -83,8 +89,11 @@ export class Generation {
   private observer(model: ServedModel, job: GenerationJob, stops: readonly string[]): GenerationObserver {
     const texts = job.sampling.map(() => new ChoiceText(model.tokenizer.streamDecoder(), stops));
     const text = (i: number) => texts[i] as ChoiceText;
+    const reported = job.sampling.map(() => 0);
     return {
       onToken: (i, sampled) => {
+        this.sampled++;
+        reported[i] = (reported[i] as number) + 1;
         const delta = text(i).push(sampled);
         if (delta.text !== "" || delta.tokens.length > 0) {
           this.events.push({ kind: "text", choice: job.firstChoice + i, ...delta });
@@ -92,6 +101,8 @@ export class Generation {
         return text(i).stoppedByString;
       },
       onFinish: (i, reason, completionTokens) => {
+        // End-of-generation tokens are not reported by onToken; completionTokens counts them.
+        this.sampled += Math.max(0, completionTokens - (reported[i] as number));
         const delta = text(i).finish();
         if (delta.text !== "" || delta.tokens.length > 0) {
           this.events.push({ kind: "text", choice: job.firstChoice + i, ...delta });

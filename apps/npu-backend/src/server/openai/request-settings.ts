@@ -67,31 +67,52 @@ export function choiceSampling(
   }));
 }
 
-/** `stop` as a list; an empty stop string would end every answer before it starts, so it is refused. */
-export function stopStrings(stop: string | string[] | null | undefined): string[] {
+/**
+ * `stop` as a list; an empty stop string would end every answer before it starts, so it is refused,
+ * and so is one longer than `maxLength` characters (every token is matched against each).
+ */
+export function stopStrings(stop: string | string[] | null | undefined, maxLength: number): string[] {
   const list = stop === undefined || stop === null ? [] : typeof stop === "string" ? [stop] : stop;
   if (list.some((s) => s.length === 0)) {
     throw invalidRequest("Invalid parameter 'stop': stop sequences must not be empty.", "stop");
   }
+  if (list.some((s) => s.length > maxLength)) {
+    throw invalidRequest(
+      `Invalid parameter 'stop': a stop sequence may have at most ${maxLength} characters.`,
+      "stop",
+    );
+  }
   return [...new Set(list)];
+}
+
+/** Refuses a request for more choices (n x prompts) than the server runs for one request. */
+export function checkChoiceCount(n: number, prompts: number, maxChoices: number): void {
+  if (n * prompts <= maxChoices) return;
+  const what = prompts > 1 ? `${prompts} prompts x n=${n} = ${n * prompts} choices` : `n=${n} choices`;
+  throw invalidRequest(
+    `Invalid parameter '${prompts > 1 ? "prompt" : "n"}': ${what} asked for; this server runs at most ${maxChoices} per request.`,
+    prompts > 1 ? "prompt" : "n",
+  );
 }
 
 /**
  * Tokens to generate: the request's max_tokens, which must fit in the context with the prompt, or
- * when it gives none the configured default, capped by what the context leaves.
+ * when it gives none the configured default, capped by what the context leaves. `cap` is the
+ * budget the edge reserved the key's tokens for (x-gearbox-max-tokens): never more than that.
  */
 export function completionBudget(
   requested: number | null | undefined,
   promptTokens: number,
   contextLength: number,
   defaultMaxTokens: number,
+  cap: number = Number.POSITIVE_INFINITY,
 ): number {
   if (requested !== undefined && requested !== null) {
     if (promptTokens + requested > contextLength)
       throw contextLengthExceeded(promptTokens, requested, contextLength);
-    return requested;
+    return Math.max(0, Math.min(requested, cap));
   }
   const left = contextLength - promptTokens;
   if (left < 1) throw contextLengthExceeded(promptTokens, 1, contextLength);
-  return Math.min(defaultMaxTokens, left);
+  return Math.max(0, Math.min(defaultMaxTokens, left, cap));
 }

@@ -10,9 +10,11 @@ import {
 } from "@gearbox/shared";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
+import { edgeDirectives, reportingUsage } from "../edge-directives.js";
 import { eventStream } from "../event-stream.js";
 import type { EmittedToken } from "../generation/choice-text.js";
 import { Generation } from "../generation/generation.js";
+import { onAbort } from "../on-abort.js";
 import { chatPromptTokens, checkChatRequest, conversationText } from "../openai/chat-request.js";
 import {
   chatCompletion,
@@ -26,7 +28,12 @@ import {
 import { choiceConstraints } from "../openai/choice-constraints.js";
 import { responseHead, usage } from "../openai/common-fields.js";
 import { chatLogprobContent } from "../openai/logprobs.js";
-import { choiceSampling, completionBudget, stopStrings } from "../openai/request-settings.js";
+import {
+  checkChoiceCount,
+  choiceSampling,
+  completionBudget,
+  stopStrings,
+} from "../openai/request-settings.js";
 import { outputPlan } from "../openai/structured-output.js";
 import { ToolCallReader } from "../openai/tool-call-reader.js";
 import { readRequest } from "../read-body.js";
@@ -36,14 +43,22 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const body = await readRequest(c, chatCompletionRequestSchema);
     checkChatRequest(body);
+    checkChoiceCount(body.n ?? 1, 1, deps.limits.maxChoicesPerRequest);
+    const stops = stopStrings(body.stop, deps.limits.maxStopLength);
     const plan = outputPlan(body);
-    const model = deps.models.resolve(body.model, () => conversationText(body.messages));
+    const directives = edgeDirectives(c);
+    const model = deps.models.resolve(
+      body.model,
+      () => conversationText(body.messages),
+      directives.allowedModels,
+    );
     const promptTokens = chatPromptTokens(model, body.messages, plan.promptTools);
     const maxNewTokens = completionBudget(
       body.max_completion_tokens ?? body.max_tokens,
       promptTokens.length,
       model.contextLength,
       deps.limits.maxTokensDefault,
+      directives.maxTokens,
     );
     const wantLogprobs = body.logprobs === true;
     if (wantLogprobs && plan.toolCalling) {
@@ -74,7 +89,7 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
       ...(constraints ? { constraints } : {}),
     };
     const generation = new Generation(model, [job], {
-      stops: stopStrings(body.stop),
+      stops,
       deadline: performance.now() + deps.limits.requestTimeoutSeconds * 1000,
     });
     const head = responseHead("chatcmpl", model.id);
@@ -88,7 +103,12 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
       return eventStream(
         c,
         { pingIntervalMs: deps.limits.pingIntervalSeconds * 1000, onAbort: () => generation.cancel() },
-        async (send) => {
+        async (sendEvent) => {
+          const send = reportingUsage(sendEvent, directives, () => ({
+            promptTokens: promptTokens.length,
+            completionTokens: generation.sampledTokens,
+          }));
+          if (directives.usageProgress) await send(""); // the prompt's cost, before any token
           const started = new Set<number>();
           const begin = async (choice: number) => {
             if (started.has(choice)) return;
@@ -151,7 +171,7 @@ export function chatCompletionsRoute(deps: CompletionRouteDeps) {
       );
     }
 
-    c.req.raw.signal.addEventListener("abort", () => generation.cancel(), { once: true });
+    onAbort(c.req.raw.signal, () => generation.cancel());
     const choices: FinishedChatChoice[] = sampling.map((_, index) => ({
       index,
       text: "",

@@ -6,6 +6,10 @@ export interface CompletionRouteDeps {
   limits: {
     /** max_tokens when a request gives none. */
     maxTokensDefault: number;
+    /** n x prompts per request. */
+    maxChoicesPerRequest: number;
+    /** Characters per stop string. */
+    maxStopLength: number;
     requestTimeoutSeconds: number;
     pingIntervalSeconds: number;
   };

@@ -12,8 +12,10 @@ import {
 } from "@gearbox/shared";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.js";
+import { edgeDirectives, reportingUsage } from "../edge-directives.js";
 import { eventStream } from "../event-stream.js";
 import { Generation, type GenerationJob } from "../generation/generation.js";
+import { onAbort } from "../on-abort.js";
 import { responseHead, usage } from "../openai/common-fields.js";
 import {
   checkCompletionRequest,
@@ -28,7 +30,12 @@ import {
   type FinishedCompletionChoice,
 } from "../openai/completion-response.js";
 import { appendCompletionLogprobs, completionLogprobs } from "../openai/logprobs.js";
-import { choiceSampling, completionBudget, stopStrings } from "../openai/request-settings.js";
+import {
+  checkChoiceCount,
+  choiceSampling,
+  completionBudget,
+  stopStrings,
+} from "../openai/request-settings.js";
 import { readRequest } from "../read-body.js";
 import type { CompletionRouteDeps } from "./completion-route-deps.js";
 
@@ -37,8 +44,14 @@ export function completionsRoute(deps: CompletionRouteDeps) {
     const body = await readRequest(c, completionRequestSchema);
     checkCompletionRequest(body);
     const prompts = promptBatch(body.prompt);
-    const model = deps.models.resolve(body.model, () =>
-      promptText(prompts, (tokens) => deps.models.models[0]?.tokenizer.decode(tokens) ?? ""),
+    // Before any prompt is tokenized: the work a request may ask for is bounded.
+    checkChoiceCount(body.n ?? 1, prompts.length, deps.limits.maxChoicesPerRequest);
+    const stops = stopStrings(body.stop, deps.limits.maxStopLength);
+    const directives = edgeDirectives(c);
+    const model = deps.models.resolve(
+      body.model,
+      () => promptText(prompts, (tokens) => deps.models.models[0]?.tokenizer.decode(tokens) ?? ""),
+      directives.allowedModels,
     );
     const promptTokens = completionPromptTokens(model, prompts);
     const n = body.n ?? 1;
@@ -52,6 +65,7 @@ export function completionsRoute(deps: CompletionRouteDeps) {
         tokens.length,
         model.contextLength,
         deps.limits.maxTokensDefault,
+        directives.maxTokens,
       ),
       sampling: choiceSampling(body, model.engine.info.vocabSize, {
         logprobs: wantLogprobs,
@@ -59,7 +73,7 @@ export function completionsRoute(deps: CompletionRouteDeps) {
       }),
     }));
     const generation = new Generation(model, jobs, {
-      stops: stopStrings(body.stop),
+      stops,
       deadline: performance.now() + deps.limits.requestTimeoutSeconds * 1000,
     });
     const promptTotal = promptTokens.reduce((sum, t) => sum + t.length, 0);
@@ -88,7 +102,12 @@ export function completionsRoute(deps: CompletionRouteDeps) {
       return eventStream(
         c,
         { pingIntervalMs: deps.limits.pingIntervalSeconds * 1000, onAbort: () => generation.cancel() },
-        async (send) => {
+        async (sendEvent) => {
+          const send = reportingUsage(sendEvent, directives, () => ({
+            promptTokens: promptTotal,
+            completionTokens: generation.sampledTokens,
+          }));
+          if (directives.usageProgress) await send(""); // the prompt's cost, before any token
           if (body.echo) {
             for (let i = 0; i < choiceCount; i++)
               await send(sseData(completionTextChunk(head, i, echo(i), null)));
@@ -124,7 +143,7 @@ export function completionsRoute(deps: CompletionRouteDeps) {
       );
     }
 
-    c.req.raw.signal.addEventListener("abort", () => generation.cancel(), { once: true });
+    onAbort(c.req.raw.signal, () => generation.cancel());
     const choices: FinishedCompletionChoice[] = Array.from({ length: choiceCount }, (_, index) => ({
       index,
       text: echo(index),
