@@ -8,25 +8,26 @@
  *   npm run report -- --quick           # tiny models, few requests: a smoke run (seconds)
  *   npm run report -- --config gearbox.config.json   # the real GGUF files of a config ("en" and "zh" models)
  *
- * Options: --out DIR (charts and report.md; default .cache/report), --write FILE (replace the
- * report block of e.g. docs/BENCHMARKS.md, charts into FILE's folder), --threads N (default 0 =
- * all cores), --repeats R, --answer-tokens N, --concurrency C, --shape-requests N.
+ * Options: --out DIR (report.md, report.json and, without --write, the charts; default
+ * .cache/report), --write FILE (replace the report block of e.g. docs/BENCHMARKS.md; the charts go
+ * into FILE's folder as report-*.png), --threads N (default 0 =
+ * all cores), --repeats R, --answer-tokens N, --concurrency C, --throughput-requests N,
+ * --shape-requests N; --from FILE re-renders a saved report.json without measuring.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { readConfigFile } from "../apps/npu-backend/src/config/load-config.js";
 import { summarizeModel } from "../apps/npu-backend/src/gguf/model-summary.js";
 import { readGguf } from "../apps/npu-backend/src/gguf/reader.js";
 import { makeModel } from "../apps/npu-backend/src/model-maker/make-model.js";
 import { loadTokenizer } from "../apps/npu-backend/src/tokenizer/tokenizer.js";
-import { barChartPng, lineChartPng } from "./lib/chart.js";
-import { type ModelMemory, memoryTable, routingTable, servingTable, shapesTable } from "./report/markdown.js";
-import { PUBLISHED } from "./report/published.js";
+import type { ModelMemory } from "./report/markdown.js";
+import { type MeasuredReport, renderCharts, renderMarkdown, replaceBlock } from "./report/render.js";
 import { evaluateRouting } from "./report/routing.js";
 import { type ServedPair, startServer } from "./report/server.js";
-import { measureServing } from "./report/serving.js";
+import { measureServing, type ServingResult } from "./report/serving.js";
 import { LADDER, measureShapes, workload } from "./report/shapes.js";
 
 const { values: o } = parseArgs({
@@ -41,6 +42,7 @@ const { values: o } = parseArgs({
     concurrency: { type: "string" },
     "throughput-requests": { type: "string" },
     "shape-requests": { type: "string" },
+    from: { type: "string" },
   },
 });
 const quick = o.quick === true;
@@ -94,12 +96,9 @@ function machine(): string {
   return `${cpu}, ${cpus().length} cores, Node ${process.version}`;
 }
 
-async function main() {
+async function measure(): Promise<MeasuredReport> {
   const { pair, synthetic } = await models();
-  const outDir = resolve(o.write ? dirname(o.write) : (o.out ?? ".cache/report"));
-  mkdirSync(outDir, { recursive: true });
-  const chartPrefix = o.write ? "report-" : "";
-  const load0 = loadavg()[0] as number;
+  const loadStart = loadavg()[0] as number;
   log(`models: ${pair.en.id} (${pair.en.path}), ${pair.zh.id} (${pair.zh.path}); ${machine()}`);
 
   // ---- 1. the two models behind one server
@@ -111,12 +110,11 @@ async function main() {
     prefill: LADDER,
     decodeBatch: [1, 2, 4, 8, 16],
   });
-  let serving: Awaited<ReturnType<typeof measureServing>>;
+  let serving: ServingResult;
   let isa = "";
   try {
-    isa =
-      ((await (await fetch(`${server.url}/v1/gears`)).json()) as { data: { isa: string }[] }).data[0]?.isa ??
-      "";
+    const gears = (await (await fetch(`${server.url}/v1/gears`)).json()) as { data: { isa: string }[] };
+    isa = gears.data[0]?.isa ?? "";
     serving = await measureServing(
       server,
       loadTokenizer(pair.en.path),
@@ -151,113 +149,43 @@ async function main() {
   // ---- 3. routing quality
   log("routing: the labelled set");
   const routing = evaluateRouting(undefined, quick ? 20 : 200);
-  const load1 = loadavg()[0] as number;
+  return {
+    date: new Date().toISOString().slice(0, 10),
+    args: process.argv.slice(2).join(" "),
+    machine: machine(),
+    isa,
+    loadAverage: { start: loadStart, end: loadavg()[0] as number },
+    seconds: (performance.now() - started) / 1000,
+    quick,
+    synthetic,
+    settings,
+    pair,
+    serving,
+    memory,
+    shapes,
+    routing,
+  };
+}
 
-  // ---- charts
-  const latency = await lineChartPng({
-    title: "Latency vs prompt length (time to first token, solid; published, for reference)",
-    xLabel: "prompt tokens",
-    yLabel: "ms",
-    xLog: true,
-    series: [
-      {
-        name: `1B English TTFT (here)`,
-        points: settings.lengths.map((n) => [n, serving.rows[0]?.byLength[n]?.ttftMs ?? 0]),
-      },
-      {
-        name: `3B Chinese TTFT (here)`,
-        points: settings.lengths.map((n) => [n, serving.rows[1]?.byLength[n]?.ttftMs ?? 0]),
-      },
-      {
-        name: `1B e2e, ${settings.answerTokens} tokens (here)`,
-        points: settings.lengths.map((n) => [n, serving.rows[0]?.byLength[n]?.e2eMs ?? 0]),
-      },
-      {
-        name: `3B e2e, ${settings.answerTokens} tokens (here)`,
-        points: settings.lengths.map((n) => [n, serving.rows[1]?.byLength[n]?.e2eMs ?? 0]),
-      },
-      {
-        name: "1B, Ascend 910 (published)",
-        points: settings.lengths.map((n) => [n, PUBLISHED.latencyMs[n]?.en ?? 0]),
-      },
-      {
-        name: "3B, Ascend 910 (published)",
-        points: settings.lengths.map((n) => [n, PUBLISHED.latencyMs[n]?.zh ?? 0]),
-      },
-    ],
-  });
-  const memoryPng = await barChartPng({
-    title: "Peak memory per model",
-    yLabel: "GB",
-    bars: memory.flatMap((m) => {
-      const group = m.role === "en" ? "1B English" : "3B Chinese";
-      return [
-        { group, label: "weights (here)", value: m.weightsBytes / 1e9 },
-        { group, label: "KV peak (here)", value: m.kvPeakBytes / 1e9 },
-        { group, label: "gear arenas (here)", value: m.gearArenaBytes / 1e9 },
-        { group, label: "total, Ascend 910 (published)", value: PUBLISHED.memoryGB[m.role] },
-      ];
-    }),
-  });
-  const latencyFile = join(outDir, `${chartPrefix}latency.png`);
-  const memoryFile = join(outDir, `${chartPrefix}memory.png`);
-  writeFileSync(latencyFile, latency);
-  writeFileSync(memoryFile, memoryPng);
-
-  // ---- the report
-  const link = (file: string) => relative(outDir, file);
-  const args = process.argv.slice(2).join(" ");
-  const seconds = (performance.now() - started) / 1000;
-  const md = [
-    "<!-- report:begin -->",
-    `_Measured ${new Date().toISOString().slice(0, 10)} with \`npm run report${args ? ` -- ${args}` : ""}\` in ${(seconds / 60).toFixed(1)} min; ${machine()}, kernels ${isa}, engine threads ${settings.threads || "all"}; load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end._`,
-    "",
-    `Models: ${pair.en.id} (\`${basename(pair.en.path)}\`) and ${pair.zh.id} (\`${basename(pair.zh.path)}\`)${synthetic ? (quick ? ", tiny synthetic models (a smoke run: not the Llama 3.2 shapes)" : ", synthetic (`gearbox make-model`: the exact Llama 3.2 1B and 3B shapes, q8_0, random weights)") : ""}; one \`gearbox serve\`, \`model: "auto"\` for every request (each answer's \`x-gearbox-model\` checked: English on the 1B, Chinese on the 3B). Medians of ${settings.repeats} request(s) per cell, the two models in turns; streamed \`/v1/completions\` with token-id prompts of exactly that length and exactly ${settings.answerTokens} answer tokens.`,
-    "",
-    servingTable(serving.rows, memory, settings.answerTokens, settings.concurrency, settings.lengths),
-    "",
-    `![latency vs prompt length](${link(latencyFile)})`,
-    "",
-    memoryTable(
-      memory,
-      { en: pair.en.id, zh: pair.zh.id },
-      serving.memory.processPeakBytes,
-      serving.rssAfterLoadBytes,
-    ),
-    "",
-    `![peak memory](${link(memoryFile)})`,
-    "",
-    "### Dynamic vs static shapes",
-    "",
-    shapesTable(shapes),
-    "",
-    "### Routing",
-    "",
-    routingTable(routing),
-    "",
-    routing.misses.length > 0
-      ? `Routed wrong (${routing.misses.length}): ${routing.misses
-          .slice(0, 20)
-          .map((m) => `${m.group} \`${m.text.split("\n")[0]?.slice(0, 40)}…\` → ${m.got}`)
-          .join("; ")}.`
-      : "No item routed wrong.",
-    "<!-- report:end -->",
-  ].join("\n");
-  writeFileSync(join(outDir, o.write ? "report.md" : "report.md"), `${md}\n`);
-  writeFileSync(
-    join(outDir, "report.json"),
-    JSON.stringify({ settings, pair, serving, memory, shapes, routing: { ...routing }, seconds }, null, 2),
-  );
-  if (o.write) {
-    const doc = readFileSync(o.write, "utf8");
-    const begin = doc.indexOf("<!-- report:begin -->");
-    const end = doc.indexOf("<!-- report:end -->");
-    if (begin < 0 || end < 0)
-      throw new Error(`${o.write}: no <!-- report:begin --> ... <!-- report:end --> block`);
-    writeFileSync(o.write, doc.slice(0, begin) + md + doc.slice(end + "<!-- report:end -->".length));
-  }
+async function main() {
+  const report = o.from ? (JSON.parse(readFileSync(o.from, "utf8")) as MeasuredReport) : await measure();
+  // The raw report and its JSON go to --out; the charts beside the document written (docs/), or to --out.
+  const dataDir = resolve(o.out ?? ".cache/report");
+  const chartDir = o.write ? resolve(dirname(o.write)) : dataDir;
+  const prefix = o.write ? "report-" : "";
+  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(chartDir, { recursive: true });
+  if (!o.from) writeFileSync(join(dataDir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const charts = await renderCharts(report);
+  writeFileSync(join(chartDir, `${prefix}latency.png`), charts.latency);
+  writeFileSync(join(chartDir, `${prefix}memory.png`), charts.memory);
+  const md = renderMarkdown(report, { latency: `${prefix}latency.png`, memory: `${prefix}memory.png` });
+  writeFileSync(join(dataDir, "report.md"), `${md}\n`);
+  if (o.write) writeFileSync(o.write, replaceBlock(readFileSync(o.write, "utf8"), md, o.write));
   process.stdout.write(`${md}\n`);
-  log(`report written to ${join(outDir, "report.md")} (${seconds.toFixed(0)} s)`);
+  log(
+    `report written to ${join(dataDir, "report.md")}${o.write ? ` and ${o.write}` : ""} (${report.seconds.toFixed(0)} s)`,
+  );
 }
 
 await main();

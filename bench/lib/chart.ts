@@ -25,6 +25,8 @@ export interface LineChart {
   series: readonly Series[];
   /** Logarithmic x axis (prompt lengths 16…256 read better on one). Default linear. */
   xLog?: boolean;
+  /** Logarithmic y axis (base 10), for series that differ by orders of magnitude. Default linear from 0. */
+  yLog?: boolean;
   width?: number;
   height?: number;
 }
@@ -58,7 +60,12 @@ export async function lineChartSvg(c: LineChart): Promise<string> {
         title: c.xLabel,
         scale: c.xLog ? { type: "log", base: 2 } : { zero: true },
       },
-      y: { field: "y", type: "quantitative", title: c.yLabel, scale: { zero: true } },
+      y: {
+        field: "y",
+        type: "quantitative",
+        title: c.yLabel,
+        scale: c.yLog ? { type: "log", base: 10 } : { zero: true },
+      },
       color: { field: "series", type: "nominal", title: null, sort: c.series.map((s) => s.name) },
     },
   };
