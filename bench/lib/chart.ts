@@ -66,7 +66,13 @@ export async function lineChartSvg(c: LineChart): Promise<string> {
         title: c.yLabel,
         scale: c.yLog ? { type: "log", base: 10 } : { zero: true },
       },
-      color: { field: "series", type: "nominal", title: null, sort: c.series.map((s) => s.name) },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        sort: c.series.map((s) => s.name),
+        legend: { labelLimit: 600 },
+      },
     },
   };
   return render(spec);
@@ -89,7 +95,7 @@ export async function barChartSvg(c: BarChart): Promise<string> {
           x: { field: "group", type: "nominal", title: null, sort: null, axis: { labelAngle: 0 } },
           xOffset: { field: "label", type: "nominal", sort: null },
           y: { field: "value", type: "quantitative", title: c.yLabel },
-          color: { field: "label", type: "nominal", title: null, sort: null },
+          color: { field: "label", type: "nominal", title: null, sort: null, legend: { labelLimit: 600 } },
         }
       : {
           x: { field: "label", type: "nominal", title: null, sort: null, axis: { labelAngle: 0 } },
