@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { readConfigFile } from "../apps/npu-backend/src/config/load-config.js";
+import { configSchema } from "../apps/npu-backend/src/config/config-schema.js";
 import { summarizeModel } from "../apps/npu-backend/src/gguf/model-summary.js";
 import { readGguf } from "../apps/npu-backend/src/gguf/reader.js";
 import { makeModel } from "../apps/npu-backend/src/model-maker/make-model.js";
@@ -63,8 +63,12 @@ const started = performance.now();
 /** The two models: a config's "en" and "zh" entries, or the synthetic ones (made when missing). */
 async function models(): Promise<{ pair: ServedPair; synthetic: boolean }> {
   if (o.config) {
-    const config = await readConfigFile(o.config);
-    const pick = (lang: string) => config.models.find((m) => m.languages.includes(lang));
+    // Only the models are needed: the file's auth (secrets from the environment) is not resolved.
+    const parsed = configSchema.safeParse(JSON.parse(readFileSync(o.config, "utf8")));
+    if (!parsed.success) throw new Error(`${o.config}: ${parsed.error.message}`);
+    const base = dirname(resolve(o.config));
+    const models = parsed.data.models.map((m) => ({ ...m, path: resolve(base, m.path) }));
+    const pick = (lang: string) => models.find((m) => m.languages.includes(lang));
     const en = pick("en");
     const zh = pick("zh");
     if (!en || !zh) throw new Error(`${o.config}: needs one model with languages ["en"] and one with ["zh"]`);
