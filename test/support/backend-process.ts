@@ -8,6 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { metricValue } from "../../apps/npu-backend/test/server-harness.js";
 import { ensureModel } from "../../apps/npu-backend/test/support/models.js";
 
 const GEARBOX = fileURLToPath(new URL("../../apps/npu-backend/bin/gearbox.js", import.meta.url));
@@ -79,4 +80,26 @@ export async function writeBackendConfig(
     }),
   );
   return path;
+}
+
+/** One series of a backend's /metrics (0 when absent). */
+export async function backendMetric(
+  url: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return metricValue(text, name, labels) ?? 0;
+}
+
+/** True once a model has nothing running, waiting or holding KV blocks (cached prefix blocks aside). */
+export async function backendIdle(url: string, model: string): Promise<boolean> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const labels = { model_name: model };
+  return [
+    "gearbox:num_requests_running",
+    "gearbox:num_requests_waiting",
+    "gearbox:kv_cache_blocks_used",
+    "gearbox:num_sequences",
+  ].every((name) => (metricValue(text, name, labels) ?? 0) === 0);
 }
