@@ -22,8 +22,10 @@ export interface BackendProcess {
 export async function startBackendProcess(
   args: string[],
   env: Record<string, string> = {},
+  /** A fixed port (e.g. to bring a killed backend back where the edge expects it); default a free one. */
+  port = 0,
 ): Promise<BackendProcess> {
-  const child = spawn(process.execPath, [GEARBOX, "serve", ...args, "--port", "0"], {
+  const child = spawn(process.execPath, [GEARBOX, "serve", ...args, "--port", String(port)], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, ...env },
   });
