@@ -133,5 +133,5 @@ describe("a backend killed mid-run behind the edge", () => {
       "the edge to send requests to the revived backend",
       20_000,
     );
-  });
+  }, 180_000);
 });

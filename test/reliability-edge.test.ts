@@ -61,7 +61,7 @@ describe("reliability through the edge", () => {
     expect(stats.sent).toBe(FUZZ_RUNS);
     expect(backend.child.exitCode).toBeNull();
     expect(await goodAnswer()).toBe(before);
-  });
+  }, 180_000);
 
   it(`cancels ${ABORT_RUNS} streams at random points: KV and gauges back to 0, the other streams unaffected`, async () => {
     const rssBefore = await backendMetric(backend.url, "process_resident_memory_bytes");
@@ -93,5 +93,5 @@ describe("reliability through the edge", () => {
     const rssAfter = await backendMetric(backend.url, "process_resident_memory_bytes");
     expect(rssAfter - rssBefore).toBeLessThan(64 * 2 ** 20);
     expect(await goodAnswer()).toBeTypeOf("string");
-  });
+  }, 180_000);
 });

@@ -57,7 +57,7 @@ describe("API fuzz at the backend", () => {
     expect(backend.child.exitCode).toBeNull();
     expect(backend.child.signalCode).toBeNull();
     expect(await goodAnswer()).toBe(before);
-  });
+  }, 180_000);
 
   // What the fuzz found, kept as plain cases.
   const post = (body: unknown) =>

@@ -75,5 +75,5 @@ describe("overload", () => {
       "gearbox:kv_cache_blocks_used",
     ])
       expect(await scrape(backend, name, { model_name: "tiny-en" }), name).toBe(0);
-  });
+  }, 180_000);
 });
