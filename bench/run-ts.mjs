@@ -2,7 +2,7 @@
 // Runs one TypeScript bench driver on Node 20 (which cannot run .ts itself): bundles it with the
 // esbuild that wrangler brings, packages left external, into a temporary module, and imports it.
 //   node bench/run-ts.mjs bench/edge-latency.ts [args...]
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -15,6 +15,22 @@ if (!entry) {
 // Inside the repository, so that the bundle's package imports resolve from its node_modules.
 const cache = join(process.cwd(), "node_modules", ".cache");
 await mkdir(cache, { recursive: true });
+// Each bundled module of the repository keeps its own `import.meta.url` (not the bundle's), so that
+// helpers that find files relative to themselves (test/support, the model cache) work from a bench.
+const ownImportMetaUrl = {
+  name: "own-import-meta-url",
+  setup(b) {
+    b.onLoad({ filter: /\.(ts|mjs|js)$/ }, async (args) => {
+      if (args.path.includes("/node_modules/")) return undefined;
+      const text = await readFile(args.path, "utf8");
+      if (!text.includes("import.meta.url")) return undefined;
+      return {
+        contents: text.replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)),
+        loader: args.path.endsWith(".ts") ? "ts" : "js",
+      };
+    });
+  },
+};
 const dir = await mkdtemp(join(cache, "bench-"));
 const outfile = join(dir, "bench.mjs");
 try {
@@ -25,6 +41,7 @@ try {
     platform: "node",
     format: "esm",
     outfile,
+    plugins: [ownImportMetaUrl],
     logLevel: "warning",
   });
   process.argv = [process.argv[0], entry, ...args];

@@ -4,7 +4,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { metricValue } from "../../apps/npu-backend/test/server-harness.js";
+import { ensureModel } from "../../apps/npu-backend/test/support/models.js";
 
 const GEARBOX = fileURLToPath(new URL("../../apps/npu-backend/bin/gearbox.js", import.meta.url));
 
@@ -17,8 +22,10 @@ export interface BackendProcess {
 export async function startBackendProcess(
   args: string[],
   env: Record<string, string> = {},
+  /** A fixed port (e.g. to bring a killed backend back where the edge expects it); default a free one. */
+  port = 0,
 ): Promise<BackendProcess> {
-  const child = spawn(process.execPath, [GEARBOX, "serve", ...args, "--port", "0"], {
+  const child = spawn(process.execPath, [GEARBOX, "serve", ...args, "--port", String(port)], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, ...env },
   });
@@ -41,4 +48,60 @@ export async function startBackendProcess(
       await exited;
     },
   };
+}
+
+/** Small engine settings for 2 shared cores: a process starts in a few seconds. */
+export const SMALL_BACKEND_SETTINGS = {
+  engine: { threads: 1, contextLength: 1024, kvCacheMiB: 8 },
+  gears: { prefill: [16, 64], decodeBatch: [1, 4, 16], cacheDir: "" },
+};
+
+/**
+ * Writes a `gearbox serve` config file serving the tiny synthetic q8_0 model as `tiny-en` (and
+ * `tiny-zh` too with `zh`), signed by the edge's secret from `$GEARBOX_UPSTREAM_SECRET`; `extra`
+ * fields (limits, log, …) are merged over the small defaults. Returns the file's path.
+ */
+export async function writeBackendConfig(
+  extra: Record<string, unknown> = {},
+  options: { zh?: boolean } = {},
+): Promise<string> {
+  const tiny = await ensureModel("tiny", "q8_0");
+  const models = [{ id: "tiny-en", path: tiny, languages: ["en"] }];
+  if (options.zh)
+    models.push({ id: "tiny-zh", path: await ensureModel("tiny-alt", "q8_0"), languages: ["zh"] });
+  const dir = await mkdtemp(join(tmpdir(), "gearbox-backend-"));
+  const path = join(dir, "gearbox.config.json");
+  await writeFile(
+    path,
+    JSON.stringify({
+      models,
+      ...SMALL_BACKEND_SETTINGS,
+      auth: { upstreamSecret: "env:GEARBOX_UPSTREAM_SECRET" },
+      log: { level: "warn" },
+      ...extra,
+    }),
+  );
+  return path;
+}
+
+/** One series of a backend's /metrics (0 when absent). */
+export async function backendMetric(
+  url: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return metricValue(text, name, labels) ?? 0;
+}
+
+/** True once a model has nothing running, waiting or holding KV blocks (cached prefix blocks aside). */
+export async function backendIdle(url: string, model: string): Promise<boolean> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const labels = { model_name: model };
+  return [
+    "gearbox:num_requests_running",
+    "gearbox:num_requests_waiting",
+    "gearbox:kv_cache_blocks_used",
+    "gearbox:num_sequences",
+  ].every((name) => (metricValue(text, name, labels) ?? 0) === 0);
 }

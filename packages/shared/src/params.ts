@@ -14,7 +14,8 @@ export const minP = z.number().min(0).max(1).nullish();
 export const seed = z.int().nullish();
 export const n = z.int().min(1).max(128).nullish();
 export const penalty = z.number().min(-2).max(2).nullish();
-export const repetitionPenalty = z.number().positive().nullish();
+/** Bounded as the engine bounds it (a factor of 100 on the logits of seen tokens is already extreme). */
+export const repetitionPenalty = z.number().positive().max(100).nullish();
 export const maxTokens = z.int().min(1).nullish();
 export const user = z.string().nullish();
 export const stream = z.boolean().nullish();

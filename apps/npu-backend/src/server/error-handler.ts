@@ -9,7 +9,10 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./app-env.js";
 
 export function errorResponse(c: Context, error: ApiError): Response {
-  return c.json(errorBody(error), error.status as ContentfulStatusCode, error.headers());
+  // A body refused for its size is left unread: the connection cannot carry another request, and
+  // a client told nothing would send its next one there and lose it ("other side closed").
+  const headers = error.status === 413 ? { ...error.headers(), connection: "close" } : error.headers();
+  return c.json(errorBody(error), error.status as ContentfulStatusCode, headers);
 }
 
 export const onError: ErrorHandler<AppEnv> = (err, c) => {

@@ -46,12 +46,14 @@ export function choiceSampling(
   }
   const base: Omit<SamplingParams, "seed"> = {
     temperature: body.temperature ?? 1,
-    topK: Math.max(0, body.top_k ?? 0),
+    // A top-k of the vocabulary or more keeps every token: the same as none, and in the engine's range.
+    topK: Math.min(Math.max(0, body.top_k ?? 0), vocabSize),
     topP: body.top_p ?? 1,
     minP: body.min_p ?? 0,
     presencePenalty: body.presence_penalty ?? 0,
     frequencyPenalty: body.frequency_penalty ?? 0,
-    repetitionPenalty: body.repetition_penalty ?? 1,
+    // The engine's floor: a smaller positive penalty only pushes seen tokens further the same way.
+    repetitionPenalty: Math.max(1e-6, body.repetition_penalty ?? 1),
     logitBias,
     logprobs: logprobs.logprobs,
     topLogprobs: logprobs.topLogprobs,
