@@ -110,6 +110,7 @@ EngineOptions to_options(const Napi::Value& v) {
   o.kv_cache_mib = static_cast<int64_t>(get_number(obj, "kvCacheMiB", 0, 1, 1 << 24));
   o.block_size = static_cast<int>(get_number(obj, "blockSize", 16, 1, 1024));
   o.isa = get_string(obj, "isa", "");
+  o.sample_vocab = static_cast<int64_t>(get_number(obj, "sampleVocab", 0, 0, 1 << 30));
   if (!obj.Has("gears") || !obj.Get("gears").IsObject()) type_error("gears is required");
   Napi::Object g = obj.Get("gears").As<Napi::Object>();
   auto list = [&](const char* key, std::vector<int>& out) {

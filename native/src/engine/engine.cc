@@ -30,6 +30,10 @@ Engine::Engine(const std::string& path, const EngineOptions& o, const Progress& 
     model_ = file.model();
     const LlamaConfig& c = model_.config;
     context_length_ = std::min<int64_t>(o.context_length, c.n_ctx_train);
+    if (o.sample_vocab > c.n_vocab)
+      fail("the tokenizer has %lld tokens but token_embd.weight only %lld rows",
+           static_cast<long long>(o.sample_vocab), static_cast<long long>(c.n_vocab));
+    sample_vocab_ = o.sample_vocab > 0 ? o.sample_vocab : c.n_vocab;
     backend_->load_weights(file, context_length_, [&](double f) {
       if (progress) progress(f * 0.8, "loading weights");
     });
@@ -92,7 +96,7 @@ int32_t Engine::create_sequence(const SamplingParams& params, const std::vector<
   for (int32_t t : prompt)
     if (t < 0 || t >= V) fail("prompt token %d is outside the vocabulary (0..%lld)", t, static_cast<long long>(V - 1));
   Sequence s;
-  s.sampler = std::make_unique<Sampler>(params, V);
+  s.sampler = std::make_unique<Sampler>(params, sample_vocab_);
   // Attach the longest run of whole cached blocks, leaving at least one prompt token to compute.
   const int bs = kv_->block_size();
   uint64_t h = 0;
@@ -122,7 +126,7 @@ int32_t Engine::fork_sequence(int32_t seq, const SamplingParams& params) {
   s.tokens = src.tokens;
   s.hashes = src.hashes;
   for (int32_t b : s.blocks) kv_->retain(b);
-  s.sampler = std::make_unique<Sampler>(params, model_.config.n_vocab);
+  s.sampler = std::make_unique<Sampler>(params, sample_vocab_);
   for (int32_t t : s.tokens) s.sampler->observe(t);
   const int32_t id = next_seq_++;
   seqs_.emplace(id, std::move(s));

@@ -32,6 +32,10 @@ struct EngineOptions {
   int block_size = 16;              // tokens per KV block (the prefix cache's granularity)
   GearConfig gears;
   std::string isa;                  // "", "portable", "avx2", "avx512"
+  // Token ids the sampler may pick: [0, sample_vocab). 0 = every embedding row. A file whose
+  // embedding is padded past its tokenizer's vocabulary passes the tokenizer's count, so the
+  // padding ids (which no tokenizer can decode) are never sampled.
+  int64_t sample_vocab = 0;
 };
 
 struct StepItem {
@@ -71,6 +75,7 @@ class Engine {
   DeviceInfo device() const { return device_; }
   const WeightsInfo& weights() const { return weights_; }
   int64_t context_length() const { return context_length_; }
+  int64_t sample_vocab() const { return sample_vocab_; }
 
   // KV blocks a request may hold at most: `n` choices of prompt_tokens + max_new_tokens tokens,
   // counting the prompt's full blocks once (choices fork after all but the last prompt token and
@@ -113,6 +118,7 @@ class Engine {
   std::unique_ptr<GearLadder> ladder_;
   std::unique_ptr<PlanCache> gears_;
   int64_t context_length_ = 0;
+  int64_t sample_vocab_ = 0;  // see EngineOptions::sample_vocab
   std::unordered_map<int32_t, Sequence> seqs_;
   int32_t next_seq_ = 1;
   mutable std::mutex stats_mutex_;

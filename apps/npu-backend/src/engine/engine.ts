@@ -90,6 +90,11 @@ export interface LoadOptions {
   contextLength?: number;
   /** KV cache budget in MiB, shared by all sequences of this model. */
   kvCacheMiB?: number;
+  /**
+   * The tokenizer's vocabulary size: ids past it (an embedding padded beyond the tokenizer) are
+   * never sampled, and a tokenizer larger than the embedding fails the load. Default: every row.
+   */
+  sampleVocab?: number;
   gears?: GearOptions;
   /** Called with load / warm-up progress (fraction 0..1 and a label). */
   onProgress?: (fraction: number, label: string) => void;

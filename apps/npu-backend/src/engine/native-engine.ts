@@ -188,6 +188,7 @@ export const nativeEngine: Engine = {
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
         contextLength: options.contextLength ?? engineDefaults.contextLength,
         kvCacheMiB: options.kvCacheMiB ?? engineDefaults.kvCacheMiB,
+        ...(options.sampleVocab !== undefined ? { sampleVocab: options.sampleVocab } : {}),
         gears: {
           prefill: gears.prefill,
           decodeBatch: gears.decodeBatch,

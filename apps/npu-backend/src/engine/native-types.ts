@@ -25,6 +25,8 @@ export interface NativeLoadOptions {
   contextLength: number;
   kvCacheMiB: number;
   blockSize?: number;
+  /** Token ids the sampler may pick, [0, sampleVocab) (the tokenizer's vocabulary); default every embedding row. */
+  sampleVocab?: number;
   /** Force a kernel set: "portable" | "avx2" | "avx512" | "neon" | "neon-dotprod" (one this CPU runs). */
   isa?: string;
   gears: {

@@ -45,6 +45,9 @@ export async function loadServedModel(
       // A cap: the engine settles the context length (at most the model's trained one) and reports it.
       contextLength: config.engine.contextLength,
       kvCacheMiB: config.engine.kvCacheMiB,
+      // The tokenizer and the embedding must agree: padding rows are never sampled (they decode to
+      // nothing), and a tokenizer with more tokens than rows is refused at load.
+      sampleVocab: tokenizer.vocabSize,
       gears: {
         prefill: config.gears.prefill,
         decodeBatch: config.gears.decodeBatch,

@@ -88,8 +88,15 @@ void CpuBackend::persist_plans() { store_->save(tuner_->choices()); }
 
 const float* CpuBackend::execute(const BackendPlan& plan, const ForwardBatch& batch) {
   const CpuPlan& p = static_cast<const CpuPlan&>(plan);  // this backend compiled it
-  forward(model_, p, *kv_, batch, *pool_, &profile_);
-  profile_.passes++;
+  // The pass times into its own record, merged under the lock (profile() reads from another thread).
+  ForwardProfile pass;
+  pass.enabled = profile_.enabled;  // set once in the constructor, never written after
+  forward(model_, p, *kv_, batch, *pool_, &pass);
+  {
+    std::lock_guard<std::mutex> lock(profile_mu_);
+    for (int i = 0; i < kProfStages; i++) profile_.ns[i] += pass.ns[i];
+    profile_.passes++;
+  }
   return p.at<float>(p.layout.logits);
 }
 

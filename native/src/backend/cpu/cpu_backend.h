@@ -2,6 +2,7 @@
 // in host memory, plans that are arenas plus per-layer tile choices (autotuned, persisted), and
 // execute() = the forward pass on the shared compute pool.
 #pragma once
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -35,7 +36,11 @@ class CpuBackend final : public Backend {
   std::string plan_store_status() const override { return store_status_; }
 
   const float* execute(const BackendPlan& plan, const ForwardBatch& batch) override;
-  ForwardProfile profile() const override { return profile_; }
+  // Read from the JavaScript thread while the engine thread runs passes: both sides take the lock.
+  ForwardProfile profile() const override {
+    std::lock_guard<std::mutex> lock(profile_mu_);
+    return profile_;
+  }
 
  private:
   BackendOptions options_;
@@ -46,7 +51,8 @@ class CpuBackend final : public Backend {
   std::unique_ptr<TileTuner> tuner_;
   std::unique_ptr<PlanStore> store_;
   std::string store_status_ = "none";
-  ForwardProfile profile_;
+  mutable std::mutex profile_mu_;
+  ForwardProfile profile_;  // guarded by profile_mu_
 };
 
 }  // namespace gb
