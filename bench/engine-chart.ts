@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { lineChartPng, type Series } from "./lib/chart.js";
+import { median } from "./lib/stats.js";
 
 interface Row {
   prefill: Record<string, number>;
@@ -25,11 +26,6 @@ const { values: o, positionals } = parseArgs({
 if (!o.out || positionals.length === 0)
   throw new Error("usage: engine-chart.ts --out FILE.png LABEL=FILE.json ...");
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const medianCurve = (rows: Row[]): Array<[number, number]> => {
   const lengths = Object.keys(rows[0]?.prefill ?? {}).map(Number);
   return lengths

@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { median } from "./lib/stats.js";
 
 const { values: o } = parseArgs({
   options: {
@@ -42,11 +43,6 @@ const threads = Number(o.threads);
 const promptLengths = (o["prompt-lengths"] as string).split(",").map(Number);
 const batches = (o.batches as string).split(",").map(Number);
 const gen = Number(o.gen);
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const tokens = (n: number, salt: number) =>
   Array.from({ length: n }, (_, i) => 1000 + ((i * 7919 + salt * 104729) % 100000));
 

@@ -19,6 +19,7 @@ import {
 } from "../apps/npu-backend/src/engine/engine.js";
 import { nativeEngine } from "../apps/npu-backend/src/engine/native-engine.js";
 import { makeModel } from "../apps/npu-backend/src/model-maker/make-model.js";
+import { median } from "./lib/stats.js";
 
 const { values: o } = parseArgs({
   options: {
@@ -33,10 +34,6 @@ const threads = Number(o.threads);
 const LADDER = { prefill: [16, 32, 64, 128, 256, 512], decodeBatch: [1, 2, 4, 8, 16] };
 const greedy = { ...defaultSampling, temperature: 0 };
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s[s.length >> 1] as number;
-};
 const tokens = (n: number, salt: number) =>
   Array.from({ length: n }, (_, i) => 1000 + ((i * 7919 + salt * 104729) % 100000));
 

@@ -18,6 +18,7 @@ import { GrammarCompiler } from "../apps/npu-backend/src/grammar/grammar-compile
 import type { GrammarSpec } from "../apps/npu-backend/src/grammar/grammar-spec.js";
 import { startBackend } from "../apps/npu-backend/src/server/backend.js";
 import { loadTokenizer } from "../apps/npu-backend/src/tokenizer/tokenizer.js";
+import { median, percentile } from "./lib/stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,15 +31,6 @@ const { values } = parseArgs({
 const MODEL = resolve(values.model as string);
 const TOKENS = Number(values.tokens);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const rank = (p / 100) * (s.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (rank - lo);
-}
-const median = (xs: number[]) => percentile(xs, 50);
 
 const person = {
   type: "object",

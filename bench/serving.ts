@@ -28,6 +28,7 @@ import { defaultSampling } from "../apps/npu-backend/src/engine/engine.js";
 import { nativeEngine } from "../apps/npu-backend/src/engine/native-engine.js";
 import { makeModel } from "../apps/npu-backend/src/model-maker/make-model.js";
 import { loadTokenizer } from "../apps/npu-backend/src/tokenizer/tokenizer.js";
+import { median, percentile } from "./lib/stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -56,16 +57,6 @@ const DEFAULT_MODEL = resolve(".cache/models/bench-1b-q8_0.gguf");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // ---------------------------------------------------------------- statistics
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (rank - lo);
-}
-const median = (values: number[]) => percentile(values, 50);
 
 // ---------------------------------------------------------------- prompts
 

@@ -6,6 +6,7 @@
  */
 
 import type { Tokenizer } from "../../apps/npu-backend/src/tokenizer/tokenizer.js";
+import { median } from "../lib/stats.js";
 import { promptOf } from "./prompts.js";
 import { memorySampler, processRss, type RunningServer, type Timed, timedRequest } from "./server.js";
 
@@ -36,12 +37,6 @@ export interface ServingResult {
   memory: Awaited<ReturnType<ReturnType<typeof memorySampler>["stop"]>>;
   rssAfterLoadBytes: number;
 }
-
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 export async function measureServing(
   server: RunningServer,
