@@ -2,9 +2,8 @@
  * The edge worker's HTTP app: request ids, CORS, API keys, body limits and the OpenAI routes,
  * with every error answered in the OpenAI error format by one handler.
  */
-import { ApiError, errorBody, internalError, requestTooLarge, unknownRoute } from "@gearbox/shared";
-import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { ApiError, errorBody, internalError, limitRequestBody, unknownRoute } from "@gearbox/shared";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { apiKeyAuth } from "./auth/api-key-auth.js";
@@ -58,12 +57,10 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.get(PLAYGROUND_PATH, playgroundHandler);
   app.use("/v1/*", apiKeyAuth(deps.keys));
   app.get("/v1/models", modelsHandler(deps));
-  const limitBody = bodyLimit({
-    maxSize: config.maxBodyBytes,
-    onError: () => {
-      throw requestTooLarge(config.maxBodyBytes);
-    },
-  });
+  const limitBody: MiddlewareHandler<EdgeEnv> = async (c, next) => {
+    c.req.raw = await limitRequestBody(c.req.raw, config.maxBodyBytes);
+    await next();
+  };
   app.post("/v1/chat/completions", limitBody, completionHandler(deps, chatCompletionsEndpoint));
   app.post("/v1/completions", limitBody, completionHandler(deps, completionsEndpoint));
 

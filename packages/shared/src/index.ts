@@ -1,3 +1,4 @@
+export * from "./body-limit.js";
 export * from "./chat.js";
 export * from "./completions.js";
 export * from "./digest.js";

@@ -6,9 +6,8 @@
  * (413 before anything reads a body), authentication (signature or API key) for /v1/*, then the
  * routes. /health and /metrics are open: load balancers and Prometheus do not sign.
  */
-import { requestTooLarge } from "@gearbox/shared";
+import { limitRequestBody } from "@gearbox/shared";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import type { GearboxMetrics } from "../metrics/metrics.js";
 import type { ModelRegistry } from "../models/model-registry.js";
@@ -52,12 +51,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const maxSize = deps.limits.maxBodyBytes;
   app.use(
     "/v1/*",
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        throw requestTooLarge(maxSize);
-      },
-    }),
+    async (c, next) => {
+      c.req.raw = await limitRequestBody(c.req.raw, maxSize);
+      await next();
+    },
     authenticate(deps.auth),
   );
   const completionDeps: CompletionRouteDeps = {

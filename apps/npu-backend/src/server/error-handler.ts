@@ -9,8 +9,9 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./app-env.js";
 
 export function errorResponse(c: Context, error: ApiError): Response {
-  // A body refused for its size is left unread: the connection cannot carry another request, and
-  // a client told nothing would send its next one there and lose it ("other side closed").
+  // A body refused for its size was drained only up to a bound (limitRequestBody), so the rest of
+  // it may still be on the connection: it cannot carry another request, and a client told nothing
+  // would send its next one there and lose it ("other side closed").
   const headers = error.status === 413 ? { ...error.headers(), connection: "close" } : error.headers();
   return c.json(errorBody(error), error.status as ContentfulStatusCode, headers);
 }
