@@ -23,11 +23,11 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { makeModel } from "@gearbox/gguf/model-maker/make-model";
+import { defaultSampling } from "@gearbox/npu-backend/engine/engine";
+import { nativeEngine } from "@gearbox/npu-backend/engine/native-engine";
+import { loadTokenizer } from "@gearbox/npu-backend/tokenizer/tokenizer";
 import { SseParser } from "@gearbox/shared";
-import { defaultSampling } from "../apps/npu-backend/src/engine/engine.js";
-import { nativeEngine } from "../apps/npu-backend/src/engine/native-engine.js";
-import { makeModel } from "../apps/npu-backend/src/model-maker/make-model.js";
-import { loadTokenizer } from "../apps/npu-backend/src/tokenizer/tokenizer.js";
 
 const { values } = parseArgs({
   options: {
