@@ -50,7 +50,7 @@ const OUTPUT_TOKENS = Number(values["output-tokens"]);
 const THREADS = Number(values.threads);
 const GEARS = { prefill: [16, 32, 64, 128, 256, 512], decodeBatch: [1, 2, 4, 8, 16], warm: "all" as const };
 // Run from the repository root (the driver is bundled elsewhere, so paths are not taken from it).
-const GEARBOX = resolve("apps/npu-backend/bin/gearbox.js");
+const GEARBOX = resolve("apps/local/bin/gearbox.js");
 const DEFAULT_MODEL = resolve(".cache/models/bench-1b-q8_0.gguf");
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

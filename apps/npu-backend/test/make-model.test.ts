@@ -16,7 +16,7 @@ import { type GgufFile, type GgufTensorInfo, readGguf } from "@gearbox/gguf/read
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureModel, REPO_ROOT } from "./support/models.js";
 
-const BIN = join(REPO_ROOT, "apps/npu-backend/bin/gearbox.js");
+const BIN = join(REPO_ROOT, "apps/local/bin/gearbox.js");
 const BIN_DIST = join(REPO_ROOT, "packages/gguf/dist/quant/quantize-worker.js");
 
 let dir: string;
