@@ -4,10 +4,11 @@
  *   node bench/run-ts.mjs bench/bpe-long-runs.ts [--chars 900000] [--raw]
  * --raw also times js-tiktoken on the uncut run (minutes to hours beyond ~30,000 characters).
  */
+
+import { countTokens } from "@gearbox/edge/limits/token-estimate";
+import { loadTokenizer } from "@gearbox/npu-backend/tokenizer/tokenizer";
 import { Tiktoken } from "js-tiktoken/lite";
 import cl100kBase from "js-tiktoken/ranks/cl100k_base";
-import { countTokens } from "../apps/edge/src/limits/token-estimate.js";
-import { loadTokenizer } from "../apps/npu-backend/src/tokenizer/tokenizer.js";
 import { ensureModel } from "../apps/npu-backend/test/support/models.js";
 
 const args = process.argv.slice(2);

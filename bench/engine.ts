@@ -134,8 +134,8 @@ function llamaBinRow(path: string): Row {
 }
 
 async function gearboxChild(path: string): Promise<Row> {
-  const { benchModel } = await import("../apps/npu-backend/src/cli/bench.js");
-  const { nativeEngine } = await import("../apps/npu-backend/src/engine/native-engine.js");
+  const { benchModel } = await import("@gearbox/npu-backend/cli/bench");
+  const { nativeEngine } = await import("@gearbox/npu-backend/engine/native-engine");
   const r = await benchModel(nativeEngine, path, { promptLengths, gen, batches, repeat: 1, threads });
   return {
     prefill: Object.fromEntries(r.prefill.map((p) => [p.prompt_tokens, p.tokens_per_s])),
@@ -175,7 +175,7 @@ function runChild(which: string, path: string): Row {
 }
 
 async function bandwidth(): Promise<number> {
-  const { nativeAddon } = await import("../apps/npu-backend/src/engine/native.js");
+  const { nativeAddon } = await import("@gearbox/npu-backend/engine/native");
   return nativeAddon().testing.memoryBandwidth(2048, threads, 5);
 }
 
@@ -184,7 +184,7 @@ async function ensureModel(shape: string, type: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${shape}-${type}.gguf`);
   if (!existsSync(path)) {
-    const { makeModel } = await import("../apps/npu-backend/src/model-maker/make-model.js");
+    const { makeModel } = await import("@gearbox/gguf/model-maker/make-model");
     // biome-ignore lint/suspicious/noExplicitAny: the CLI validates these names
     await makeModel({ shape: shape as any, type: type as any, out: path });
   }

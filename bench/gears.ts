@@ -12,13 +12,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  defaultSampling,
-  type EngineModel,
-  type GearOptions,
-} from "../apps/npu-backend/src/engine/engine.js";
-import { nativeEngine } from "../apps/npu-backend/src/engine/native-engine.js";
-import { makeModel } from "../apps/npu-backend/src/model-maker/make-model.js";
+import { makeModel } from "@gearbox/gguf/model-maker/make-model";
+import { defaultSampling, type EngineModel, type GearOptions } from "@gearbox/npu-backend/engine/engine";
+import { nativeEngine } from "@gearbox/npu-backend/engine/native-engine";
 import { median } from "./lib/stats.js";
 
 const { values: o } = parseArgs({

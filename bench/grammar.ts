@@ -10,14 +10,14 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { resolveConfig } from "@gearbox/npu-backend/config/load-config";
+import { nativeEngine } from "@gearbox/npu-backend/engine/native-engine";
+import { GrammarCompiler } from "@gearbox/npu-backend/grammar/grammar-compiler";
+import type { GrammarSpec } from "@gearbox/npu-backend/grammar/grammar-spec";
+import { startBackend } from "@gearbox/npu-backend/server/backend";
+import { loadTokenizer } from "@gearbox/npu-backend/tokenizer/tokenizer";
 import { SseParser } from "@gearbox/shared";
 import { pino } from "pino";
-import { resolveConfig } from "../apps/npu-backend/src/config/load-config.js";
-import { nativeEngine } from "../apps/npu-backend/src/engine/native-engine.js";
-import { GrammarCompiler } from "../apps/npu-backend/src/grammar/grammar-compiler.js";
-import type { GrammarSpec } from "../apps/npu-backend/src/grammar/grammar-spec.js";
-import { startBackend } from "../apps/npu-backend/src/server/backend.js";
-import { loadTokenizer } from "../apps/npu-backend/src/tokenizer/tokenizer.js";
 import { median, percentile } from "./lib/stats.js";
 
 const { values } = parseArgs({

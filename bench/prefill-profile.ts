@@ -9,8 +9,8 @@
 import { parseArgs } from "node:util";
 
 process.env.GEARBOX_PROFILE = "1";
-const { defaultSampling } = await import("../apps/npu-backend/src/engine/engine.js");
-const { nativeEngine } = await import("../apps/npu-backend/src/engine/native-engine.js");
+const { defaultSampling } = await import("@gearbox/npu-backend/engine/engine");
+const { nativeEngine } = await import("@gearbox/npu-backend/engine/native-engine");
 
 const { values: o } = parseArgs({
   options: {

@@ -23,11 +23,11 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { makeModel } from "@gearbox/gguf/model-maker/make-model";
+import { defaultSampling } from "@gearbox/npu-backend/engine/engine";
+import { nativeEngine } from "@gearbox/npu-backend/engine/native-engine";
+import { loadTokenizer } from "@gearbox/npu-backend/tokenizer/tokenizer";
 import { SseParser } from "@gearbox/shared";
-import { defaultSampling } from "../apps/npu-backend/src/engine/engine.js";
-import { nativeEngine } from "../apps/npu-backend/src/engine/native-engine.js";
-import { makeModel } from "../apps/npu-backend/src/model-maker/make-model.js";
-import { loadTokenizer } from "../apps/npu-backend/src/tokenizer/tokenizer.js";
 import { median, percentile } from "./lib/stats.js";
 
 const { values } = parseArgs({
@@ -51,7 +51,7 @@ const OUTPUT_TOKENS = Number(values["output-tokens"]);
 const THREADS = Number(values.threads);
 const GEARS = { prefill: [16, 32, 64, 128, 256, 512], decodeBatch: [1, 2, 4, 8, 16], warm: "all" as const };
 // Run from the repository root (the driver is bundled elsewhere, so paths are not taken from it).
-const GEARBOX = resolve("apps/npu-backend/bin/gearbox.js");
+const GEARBOX = resolve("apps/local/bin/gearbox.js");
 const DEFAULT_MODEL = resolve(".cache/models/bench-1b-q8_0.gguf");
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -18,7 +18,7 @@ import { authHeaders, type Edge, startEdge, TEST_SECRET } from "../apps/edge/tes
 import { json, metricValue } from "../apps/npu-backend/test/server-harness.js";
 import { ensureModel } from "../apps/npu-backend/test/support/models.js";
 
-const GEARBOX = fileURLToPath(new URL("../apps/npu-backend/bin/gearbox.js", import.meta.url));
+const GEARBOX = fileURLToPath(new URL("../apps/local/bin/gearbox.js", import.meta.url));
 const MODEL = "tiny-en";
 
 interface BackendProcess {

@@ -5,7 +5,7 @@
  * many prompt tokens. Each prompt starts with its own number, so no two share a KV block and the
  * prefix cache never helps.
  */
-import type { Tokenizer } from "../../apps/npu-backend/src/tokenizer/tokenizer.js";
+import type { Tokenizer } from "@gearbox/npu-backend/tokenizer/tokenizer";
 
 export type PromptLanguage = "en" | "zh";
 

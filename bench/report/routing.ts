@@ -3,7 +3,7 @@
  * gets wrong, and its cost per request (the real ModelRouter deciding between an "en" and a "zh"
  * model, timed over many passes of the set).
  */
-import { ModelRouter } from "../../apps/npu-backend/src/models/model-router.js";
+import { ModelRouter } from "@gearbox/npu-backend/models/model-router";
 import { type RoutingGroup, type RoutingItem, routingSet } from "./routing-set.js";
 
 export interface RoutingResult {

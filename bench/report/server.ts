@@ -31,7 +31,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-const GEARBOX = resolve("apps/npu-backend/bin/gearbox.js");
+const GEARBOX = resolve("apps/local/bin/gearbox.js");
 
 export async function startServer(models: ServedPair, o: ServerOptions): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), "gearbox-report-"));

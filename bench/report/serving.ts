@@ -5,7 +5,7 @@
  * at the longest length with C clients in flight, per model; memory peaks sampled throughout.
  */
 
-import type { Tokenizer } from "../../apps/npu-backend/src/tokenizer/tokenizer.js";
+import type { Tokenizer } from "@gearbox/npu-backend/tokenizer/tokenizer";
 import { median } from "../lib/stats.js";
 import { promptOf } from "./prompts.js";
 import { memorySampler, processRss, type RunningServer, type Timed, timedRequest } from "./server.js";

@@ -15,10 +15,10 @@
  * The workload is prefill-bound (time to first token): the prompts of a realistic mix, one request
  * at a time; decode steps of one sequence have the same shape in all three modes.
  */
-import type { EngineModel, GearStats } from "../../apps/npu-backend/src/engine/engine.js";
-import { defaultSampling } from "../../apps/npu-backend/src/engine/engine.js";
-import { nativeEngine } from "../../apps/npu-backend/src/engine/native-engine.js";
-import type { Tokenizer } from "../../apps/npu-backend/src/tokenizer/tokenizer.js";
+import type { EngineModel, GearStats } from "@gearbox/npu-backend/engine/engine";
+import { defaultSampling } from "@gearbox/npu-backend/engine/engine";
+import { nativeEngine } from "@gearbox/npu-backend/engine/native-engine";
+import type { Tokenizer } from "@gearbox/npu-backend/tokenizer/tokenizer";
 import { type PromptLanguage, proseOf } from "./prompts.js";
 
 export const LADDER = [16, 32, 64, 128, 256, 512];

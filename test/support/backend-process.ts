@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { metricValue } from "../../apps/npu-backend/test/server-harness.js";
 import { ensureModel } from "../../apps/npu-backend/test/support/models.js";
 
-const GEARBOX = fileURLToPath(new URL("../../apps/npu-backend/bin/gearbox.js", import.meta.url));
+const GEARBOX = fileURLToPath(new URL("../../apps/local/bin/gearbox.js", import.meta.url));
 
 export interface BackendProcess {
   url: string;

@@ -5,8 +5,8 @@
  * small models (it holds every weight as float32 in memory).
  */
 import { readFileSync } from "node:fs";
-import { dequantize } from "../../apps/npu-backend/src/gguf/quant/codec.js";
-import { type GgufFile, readGguf } from "../../apps/npu-backend/src/gguf/reader.js";
+import { dequantize } from "@gearbox/gguf/quant/codec";
+import { type GgufFile, readGguf } from "@gearbox/gguf/reader";
 
 interface Tensor {
   dims: number[];

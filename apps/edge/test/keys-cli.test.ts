@@ -14,7 +14,7 @@ import { authHeaders, chatBody, startEdge, TEST_SECRET } from "./edge-harness.js
 import { StandInUpstream } from "./stand-in-upstream.js";
 
 const wranglerToml = fileURLToPath(new URL("../../../wrangler.toml", import.meta.url));
-const gearbox = fileURLToPath(new URL("../../npu-backend/bin/gearbox.js", import.meta.url));
+const gearbox = fileURLToPath(new URL("../../local/bin/gearbox.js", import.meta.url));
 let state: string;
 let upstream: StandInUpstream;
 

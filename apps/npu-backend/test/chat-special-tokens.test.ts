@@ -3,10 +3,11 @@
  * markup may produce control tokens, so a user cannot forge a system turn by writing
  * "<|eot_id|><|start_header_id|>system<|end_header_id|>" into a message.
  */
+
+import { readGguf } from "@gearbox/gguf/reader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatTemplate } from "../src/chat/chat-template.js";
 import { PlainContentEncoder } from "../src/chat/plain-content.js";
-import { readGguf } from "../src/gguf/reader.js";
 import type { Backend } from "../src/server/backend.js";
 import { Tokenizer } from "../src/tokenizer/tokenizer.js";
 import { startTestBackend } from "./server-harness.js";

@@ -1,7 +1,7 @@
+import { LLAMA3_CHAT_TEMPLATE } from "@gearbox/gguf/model-maker/llama3-template";
+import { type GgufMetadata, gv } from "@gearbox/gguf/values";
 import { describe, expect, it } from "vitest";
 import { ChatTemplate, ChatTemplateError, formatTemplateDate } from "../src/chat/chat-template.js";
-import { LLAMA3_CHAT_TEMPLATE } from "../src/chat/llama3-template.js";
-import { type GgufMetadata, gv } from "../src/gguf/values.js";
 
 const DATE = new Date(2025, 2, 5); // 05 Mar 2025, local time like strftime
 const llama3 = new ChatTemplate(LLAMA3_CHAT_TEMPLATE, "<|begin_of_text|>", "<|eot_id|>");

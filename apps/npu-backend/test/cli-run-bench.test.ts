@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureModel, REPO_ROOT } from "./support/models.js";
 
-const CLI = join(REPO_ROOT, "apps", "npu-backend", "bin", "gearbox.js");
+const CLI = join(REPO_ROOT, "apps", "local", "bin", "gearbox.js");
 let model: string;
 
 function gearbox(...args: string[]) {

@@ -17,12 +17,13 @@
  * For f32 and f16, free-running greedy generation must be identical for 32 tokens (or part only
  * at such a tie, on at most one prompt).
  */
+
+import type { ModelFileType } from "@gearbox/gguf/model-maker/file-types";
+import type { ShapeName } from "@gearbox/gguf/model-maker/shapes";
 import { getLlama, type Llama, LlamaLogLevel, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultSampling, type EngineModel } from "../src/engine/engine.js";
 import { nativeEngine } from "../src/engine/native-engine.js";
-import type { ModelFileType } from "../src/model-maker/file-types.js";
-import type { ShapeName } from "../src/model-maker/shapes.js";
 import { loadTokenizer } from "../src/tokenizer/tokenizer.js";
 import { ensureModel } from "./support/models.js";
 

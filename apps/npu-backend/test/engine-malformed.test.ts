@@ -6,11 +6,11 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gv } from "@gearbox/gguf/values";
+import { writeGguf } from "@gearbox/gguf/writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeAddon } from "../src/engine/native.js";
 import { nativeEngine } from "../src/engine/native-engine.js";
-import { gv } from "../src/gguf/values.js";
-import { writeGguf } from "../src/gguf/writer.js";
 import { baseMetadata, microTensors, VOCAB } from "./support/micro-model.js";
 
 let dir: string;

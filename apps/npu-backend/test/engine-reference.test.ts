@@ -8,12 +8,13 @@
  * q and the attention weights to f16 (as llama.cpp does), 0.02; q8_0 adds activation quantization
  * before every matmul, 0.3 (measured worst 0.17 on these models).
  */
+
+import type { ModelFileType } from "@gearbox/gguf/model-maker/file-types";
+import type { ShapeName } from "@gearbox/gguf/model-maker/shapes";
 import { describe, expect, it } from "vitest";
 import { ReferenceLlama } from "../../../test/support/reference-llama.js";
 import { defaultSampling } from "../src/engine/engine.js";
 import { nativeEngine } from "../src/engine/native-engine.js";
-import type { ModelFileType } from "../src/model-maker/file-types.js";
-import type { ShapeName } from "../src/model-maker/shapes.js";
 import { ensureModel } from "./support/models.js";
 
 const PROMPTS = [

@@ -1,10 +1,10 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { summarizeModel } from "@gearbox/gguf/model-summary";
+import { readGguf } from "@gearbox/gguf/reader";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli/main.js";
-import { summarizeModel } from "../src/gguf/model-summary.js";
-import { readGguf } from "../src/gguf/reader.js";
 import { ensureModel } from "./support/models.js";
 
 /** Runs the CLI in-process and captures what it writes. */

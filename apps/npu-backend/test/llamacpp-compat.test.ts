@@ -3,10 +3,11 @@
  * the quantized files predict what the f32 file predicts, greedy generation is healthy, and our
  * tokenizer (built from the GGUF metadata) tokenizes and detokenizes exactly like llama.cpp's.
  */
+
+import type { ModelFileType } from "@gearbox/gguf/model-maker/file-types";
+import type { ShapeName } from "@gearbox/gguf/model-maker/shapes";
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ModelFileType } from "../src/model-maker/file-types.js";
-import type { ShapeName } from "../src/model-maker/shapes.js";
 import { loadTokenizer, type Tokenizer } from "../src/tokenizer/tokenizer.js";
 import { ensureModel } from "./support/models.js";
 

@@ -3,21 +3,21 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { metaArray } from "@gearbox/gguf/metadata";
+import { LLAMA_FTYPE, MODEL_FILE_TYPES, useMoreBits } from "@gearbox/gguf/model-maker/file-types";
+import { LLAMA3_CHAT_TEMPLATE } from "@gearbox/gguf/model-maker/llama3-template";
+import { makeModel } from "@gearbox/gguf/model-maker/make-model";
+import { llama3RopeFactors } from "@gearbox/gguf/model-maker/rope-factors";
+import { SHAPES } from "@gearbox/gguf/model-maker/shapes";
+import { planTensors } from "@gearbox/gguf/model-maker/tensor-plan";
+import { FFN_DOWN_GAIN, LOGIT_STD, QK_GAIN, SPECIAL_ROW_SCALE } from "@gearbox/gguf/model-maker/weights";
+import { dequantize } from "@gearbox/gguf/quant/codec";
+import { type GgufFile, type GgufTensorInfo, readGguf } from "@gearbox/gguf/reader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LLAMA3_CHAT_TEMPLATE } from "../src/chat/llama3-template.js";
-import { metaArray } from "../src/gguf/metadata.js";
-import { dequantize } from "../src/gguf/quant/codec.js";
-import { type GgufFile, type GgufTensorInfo, readGguf } from "../src/gguf/reader.js";
-import { LLAMA_FTYPE, MODEL_FILE_TYPES, useMoreBits } from "../src/model-maker/file-types.js";
-import { makeModel } from "../src/model-maker/make-model.js";
-import { llama3RopeFactors } from "../src/model-maker/rope-factors.js";
-import { SHAPES } from "../src/model-maker/shapes.js";
-import { planTensors } from "../src/model-maker/tensor-plan.js";
-import { FFN_DOWN_GAIN, LOGIT_STD, QK_GAIN, SPECIAL_ROW_SCALE } from "../src/model-maker/weights.js";
 import { ensureModel, REPO_ROOT } from "./support/models.js";
 
-const BIN = join(REPO_ROOT, "apps/npu-backend/bin/gearbox.js");
-const BIN_DIST = join(REPO_ROOT, "apps/npu-backend/dist/gguf/quant/quantize-worker.js");
+const BIN = join(REPO_ROOT, "apps/local/bin/gearbox.js");
+const BIN_DIST = join(REPO_ROOT, "packages/gguf/dist/quant/quantize-worker.js");
 
 let dir: string;
 beforeAll(async () => {
@@ -88,18 +88,17 @@ describe("make-model determinism", () => {
   it.skipIf(!existsSync(BIN_DIST))(
     "the compiled CLI, encoding on worker threads, writes the same bytes",
     async () => {
-      // Under vitest the sources run as TypeScript and encode on this thread; the CLI runs dist/.
+      // The CLI encodes on worker threads; this process encodes the same model on its own thread.
       const out = join(dir, "cli-q4km.gguf");
+      const onThread = join(dir, "on-thread-q4km.gguf");
       const run = spawnSync(
         process.execPath,
         [BIN, "make-model", "--shape", "tiny", "--type", "q4_k_m", "--out", out],
         { encoding: "utf8" },
       );
       expect(run.status, run.stderr).toBe(0);
-      const [viaCli, inProcess] = await Promise.all([
-        readFile(out),
-        readFile(await ensureModel("tiny", "q4_k_m")),
-      ]);
+      await makeModel({ shape: "tiny", type: "q4_k_m", out: onThread, threads: 0 });
+      const [viaCli, inProcess] = await Promise.all([readFile(out), readFile(onThread)]);
       expect(
         Buffer.compare(viaCli, inProcess),
         "differs from the in-process model (is dist/ stale? run npx tsc -b)",

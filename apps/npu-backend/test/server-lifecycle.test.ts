@@ -104,7 +104,7 @@ describe("shutdown", () => {
 });
 
 describe("gearbox serve", () => {
-  const bin = fileURLToPath(new URL("../bin/gearbox.js", import.meta.url));
+  const bin = fileURLToPath(new URL("../../local/bin/gearbox.js", import.meta.url));
 
   async function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
     const child = spawn(process.execPath, [bin, "serve", ...args], { stdio: ["ignore", "ignore", "pipe"] });

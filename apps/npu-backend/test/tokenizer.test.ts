@@ -1,7 +1,7 @@
+import { readGguf } from "@gearbox/gguf/reader";
+import type { GgufMetadata } from "@gearbox/gguf/values";
+import { gv } from "@gearbox/gguf/values";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readGguf } from "../src/gguf/reader.js";
-import type { GgufMetadata } from "../src/gguf/values.js";
-import { gv } from "../src/gguf/values.js";
 import { Tokenizer, TokenizerError } from "../src/tokenizer/tokenizer.js";
 import { ensureModel } from "./support/models.js";
 

@@ -5,10 +5,11 @@
  * `add_generation_prompt`, `tools`, `strftime_now`. OpenAI-style messages are first brought into
  * the shape such templates expect (see toTemplateMessage).
  */
+
+import { metaInteger, metaString, requireStringArray } from "@gearbox/gguf/metadata";
+import { LLAMA3_CHAT_TEMPLATE } from "@gearbox/gguf/model-maker/llama3-template";
+import type { GgufMetadata } from "@gearbox/gguf/values";
 import { Template } from "@huggingface/jinja";
-import { metaInteger, metaString, requireStringArray } from "../gguf/metadata.js";
-import type { GgufMetadata } from "../gguf/values.js";
-import { LLAMA3_CHAT_TEMPLATE } from "./llama3-template.js";
 
 export type ChatRole = "system" | "developer" | "user" | "assistant" | "tool" | "ipython";
 

@@ -1,6 +1,6 @@
 /** `gearbox inspect`: what a GGUF model holds and how much memory it needs. */
-import { DEFAULT_SUMMARY_CONTEXT, type ModelSummary, summarizeModel } from "../gguf/model-summary.js";
-import { readGguf } from "../gguf/reader.js";
+import { DEFAULT_SUMMARY_CONTEXT, type ModelSummary, summarizeModel } from "@gearbox/gguf/model-summary";
+import { readGguf } from "@gearbox/gguf/reader";
 import { formatBytes, integerOption, parseCommandArgs, requireOption, runCommand } from "./args.js";
 
 const USAGE = `usage: gearbox inspect --model FILE [--context N] [--json]

@@ -1,7 +1,7 @@
 /** `gearbox make-model`: writes a synthetic Llama 3 model (random weights, real tokenizer). */
-import { MODEL_FILE_TYPES } from "../model-maker/file-types.js";
-import { DEFAULT_MODEL_SEED, makeModel } from "../model-maker/make-model.js";
-import { SHAPE_NAMES } from "../model-maker/shapes.js";
+import { MODEL_FILE_TYPES } from "@gearbox/gguf/model-maker/file-types";
+import { DEFAULT_MODEL_SEED, makeModel } from "@gearbox/gguf/model-maker/make-model";
+import { SHAPE_NAMES } from "@gearbox/gguf/model-maker/shapes";
 import {
   choiceOption,
   formatBytes,

@@ -1,9 +1,10 @@
 /** `gearbox run`: one generation from the command line, on the engine directly (no server). */
+
+import { readGguf } from "@gearbox/gguf/reader";
 import { ChatTemplate } from "../chat/chat-template.js";
 import { PlainContentEncoder } from "../chat/plain-content.js";
 import { defaultSampling, type SamplingParams } from "../engine/engine.js";
 import { nativeEngine } from "../engine/native-engine.js";
-import { readGguf } from "../gguf/reader.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { integerOption, parseCommandArgs, requireOption, runCommand, UsageError } from "./args.js";
 import { progressBar } from "./progress.js";

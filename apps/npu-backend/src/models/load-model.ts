@@ -3,11 +3,11 @@
  * model (weights, KV cache, gears compiled and warmed), and a scheduler over it.
  */
 
+import { readGguf } from "@gearbox/gguf/reader";
 import { ChatTemplate } from "../chat/chat-template.js";
 import { PlainContentEncoder } from "../chat/plain-content.js";
 import type { Config } from "../config/load-config.js";
 import type { Engine } from "../engine/engine.js";
-import { readGguf } from "../gguf/reader.js";
 import { GrammarCompiler } from "../grammar/grammar-compiler.js";
 import type { CoreArbiter } from "../scheduler/core-arbiter.js";
 import { Scheduler } from "../scheduler/scheduler.js";

@@ -4,17 +4,18 @@
  * vocabulary is a tiktoken vocabulary, so a token's id is its merge rank, and tiktoken's whole-piece
  * lookup matches the `ignore_merges` behaviour of HF and llama.cpp.
  */
-import { MAX_BPE_RUN, splitLongRuns } from "@gearbox/shared";
-import { Tiktoken } from "tiktoken/lite";
+
 import {
   metaBool,
   metaInteger,
   metaIntegerArray,
   requireString,
   requireStringArray,
-} from "../gguf/metadata.js";
-import type { GgufFile } from "../gguf/reader.js";
-import { readGguf } from "../gguf/reader.js";
+} from "@gearbox/gguf/metadata";
+import type { GgufFile } from "@gearbox/gguf/reader";
+import { readGguf } from "@gearbox/gguf/reader";
+import { MAX_BPE_RUN, splitLongRuns } from "@gearbox/shared";
+import { Tiktoken } from "tiktoken/lite";
 import { decodeByteLevel } from "./byte-level.js";
 import { StreamDecoder } from "./stream-decoder.js";
 

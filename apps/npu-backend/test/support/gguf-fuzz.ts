@@ -14,9 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { gv } from "@gearbox/gguf/values";
+import { writeGguf } from "@gearbox/gguf/writer";
 import fc from "fast-check";
-import { gv } from "../../src/gguf/values.js";
-import { writeGguf } from "../../src/gguf/writer.js";
 import { baseMetadata, microTensors } from "./micro-model.js";
 
 const CHILD = fileURLToPath(new URL("./gguf-load-child.mjs", import.meta.url));

@@ -3,8 +3,8 @@
 // step on it), and answers one JSON line per file: {"reader": "ok" | message, "engine": ...}.
 // A crash here (a signal) is what the fuzz looks for; its parent restarts it and goes on.
 import { createInterface } from "node:readline";
+import { readGguf } from "@gearbox/gguf/reader";
 import { nativeEngine } from "../../dist/engine/native-engine.js";
-import { readGguf } from "../../dist/gguf/reader.js";
 
 const SAMPLING = {
   temperature: 0,

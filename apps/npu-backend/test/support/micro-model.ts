@@ -2,10 +2,10 @@
  * The micro model: a one-layer Llama GGUF (64 wide, 320 tokens, no tokenizer) small enough to
  * write and load thousands of times, for tests of how the loader treats malformed files.
  */
-import { ggmlTypeByName } from "../../src/gguf/ggml-types.js";
-import { quantize } from "../../src/gguf/quant/codec.js";
-import { type GgufMetadata, gv } from "../../src/gguf/values.js";
-import type { GgufTensorWrite } from "../../src/gguf/writer.js";
+import { ggmlTypeByName } from "@gearbox/gguf/ggml-types";
+import { quantize } from "@gearbox/gguf/quant/codec";
+import { type GgufMetadata, gv } from "@gearbox/gguf/values";
+import type { GgufTensorWrite } from "@gearbox/gguf/writer";
 
 export const D = 64;
 const FF = 128;

@@ -9,9 +9,9 @@ import { existsSync } from "node:fs";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ModelFileType } from "../../src/model-maker/file-types.js";
-import { DEFAULT_MODEL_SEED, MODEL_GENERATOR_VERSION, makeModel } from "../../src/model-maker/make-model.js";
-import type { ShapeName } from "../../src/model-maker/shapes.js";
+import type { ModelFileType } from "@gearbox/gguf/model-maker/file-types";
+import { DEFAULT_MODEL_SEED, MODEL_GENERATOR_VERSION, makeModel } from "@gearbox/gguf/model-maker/make-model";
+import type { ShapeName } from "@gearbox/gguf/model-maker/shapes";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 export const MODEL_CACHE_DIR = join(REPO_ROOT, ".cache", "models");

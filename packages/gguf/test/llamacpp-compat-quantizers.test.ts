@@ -8,11 +8,12 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GgmlTypeInfo, ggmlTypeByName } from "../src/gguf/ggml-types.js";
-import { quantize } from "../src/gguf/quant/codec.js";
-import { REPO_ROOT } from "./support/models.js";
+import { type GgmlTypeInfo, ggmlTypeByName } from "../src/ggml-types.js";
+import { quantize } from "../src/quant/codec.js";
 
+const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const LIB_DIR = join(REPO_ROOT, "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64");
 
 function hasCompiler(): boolean {

@@ -5,9 +5,9 @@
  * shape; the file appears at `out` only when complete. The bytes do not depend on the number of
  * threads.
  */
-import { createQuantizePool, type QuantizePool } from "../gguf/quant/quantize-pool.js";
-import type { GgufTensorWrite } from "../gguf/writer.js";
-import { writeGguf } from "../gguf/writer.js";
+import { createQuantizePool, type QuantizePool } from "../quant/quantize-pool.js";
+import type { GgufTensorWrite } from "../writer.js";
+import { writeGguf } from "../writer.js";
 import type { ModelFileType } from "./file-types.js";
 import { loadLlama3Vocab } from "./llama3-vocab.js";
 import { buildModelMetadata } from "./model-metadata.js";

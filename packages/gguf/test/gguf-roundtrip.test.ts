@@ -2,10 +2,10 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GgmlTypeInfo, ggmlTypeByName, tensorByteSize } from "../src/gguf/ggml-types.js";
-import { parseGgufBuffer, readGguf } from "../src/gguf/reader.js";
-import type { GgufMetadata, GgufValue } from "../src/gguf/values.js";
-import { type GgufTensorWrite, layoutGguf, writeGguf } from "../src/gguf/writer.js";
+import { type GgmlTypeInfo, ggmlTypeByName, tensorByteSize } from "../src/ggml-types.js";
+import { parseGgufBuffer, readGguf } from "../src/reader.js";
+import type { GgufMetadata, GgufValue } from "../src/values.js";
+import { type GgufTensorWrite, layoutGguf, writeGguf } from "../src/writer.js";
 
 function type(name: string): GgmlTypeInfo {
   const t = ggmlTypeByName(name);

@@ -4,11 +4,16 @@
  * wrangler, so that the same command serves local dev (`--local`) and production (`--remote`).
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
+import {
+  integerOption,
+  parseCommandArgs,
+  requireOption,
+  runCommand,
+  UsageError,
+} from "@gearbox/npu-backend/cli/args";
 import { type ApiKeyRecord, apiKeyStorageName, generateApiKey, hashApiKey } from "@gearbox/shared";
-import { integerOption, parseCommandArgs, requireOption, runCommand, UsageError } from "./args.js";
+import { findWranglerToml, wranglerBin, wranglerEnv } from "./wrangler.js";
 
 const USAGE = `usage: gearbox keys create --name NAME [--models ID,ID...] [--rpm N] [--tpm N]
                           [--local [--persist-to DIR] | --remote | --print] [--config FILE]
@@ -102,36 +107,17 @@ function modelList(text: string | undefined): string[] | null {
   return models;
 }
 
-/** The nearest wrangler.toml from `start` up to the file system root. */
-function findWranglerToml(start: string): string {
-  for (let dir = resolve(start); ; dir = dirname(dir)) {
-    const candidate = join(dir, "wrangler.toml");
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir)
-      throw new UsageError("no wrangler.toml found here or above; pass --config FILE");
-  }
-}
-
 /** Runs the installed wrangler; a local write never needs the network, so wrangler is told so. */
 async function runWrangler(args: string[], offline: boolean): Promise<void> {
   let bin: string;
   try {
-    bin = join(
-      dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
-      "bin",
-      "wrangler.js",
-    );
+    bin = wranglerBin();
   } catch {
     throw new Error(
       "wrangler is not installed (it comes with the edge's dependencies); use --print and store the record yourself",
     );
   }
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    WRANGLER_SEND_METRICS: "false",
-    WRANGLER_HIDE_BANNER: "true",
-  };
-  if (offline) env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+  const env = wranglerEnv(offline);
   const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type GgmlTypeInfo, ggmlTypeByName } from "../src/gguf/ggml-types.js";
-import { dequantize, quantize } from "../src/gguf/quant/codec.js";
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../src/gguf/quant/half.js";
+import { type GgmlTypeInfo, ggmlTypeByName } from "../src/ggml-types.js";
+import { dequantize, quantize } from "../src/quant/codec.js";
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../src/quant/half.js";
 
 function type(name: string): GgmlTypeInfo {
   const t = ggmlTypeByName(name);

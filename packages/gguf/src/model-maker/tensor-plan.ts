@@ -2,7 +2,7 @@
  * The tensors of a Llama model in GGUF naming (llama.cpp's LLM_ARCH_LLAMA), with their shapes
  * ([ne0 = input features, ne1 = output features]), ggml types and how to fill them.
  */
-import type { GgmlTypeInfo } from "../gguf/ggml-types.js";
+import type { GgmlTypeInfo } from "../ggml-types.js";
 import { type ModelFileType, type TensorRole, tensorTypeFor } from "./file-types.js";
 import { LLAMA3_NORMAL_TOKENS } from "./llama3-vocab.js";
 import { llama3RopeFactors } from "./rope-factors.js";

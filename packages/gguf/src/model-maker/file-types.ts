@@ -4,7 +4,7 @@
  * llama_tensor_get_type for q4_0 and q4_k_m (its mixes, without an importance matrix). 1-D tensors
  * (norms, rope_freqs) are always f32.
  */
-import { type GgmlTypeInfo, type GgmlTypeName, ggmlTypeByName } from "../gguf/ggml-types.js";
+import { type GgmlTypeInfo, type GgmlTypeName, ggmlTypeByName } from "../ggml-types.js";
 
 export const MODEL_FILE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m"] as const;
 export type ModelFileType = (typeof MODEL_FILE_TYPES)[number];

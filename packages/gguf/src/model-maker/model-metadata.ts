@@ -2,9 +2,9 @@
  * GGUF metadata of a synthetic Llama 3 model, with the keys, types and order llama.cpp's
  * convert_hf_to_gguf.py writes for Llama 3.2, plus the real tokenizer and chat template.
  */
-import { LLAMA3_CHAT_TEMPLATE } from "../chat/llama3-template.js";
-import { type GgufMetadata, gv } from "../gguf/values.js";
+import { type GgufMetadata, gv } from "../values.js";
 import { LLAMA_FTYPE, type ModelFileType } from "./file-types.js";
+import { LLAMA3_CHAT_TEMPLATE } from "./llama3-template.js";
 import { LLAMA3_BOS_ID, LLAMA3_EOS_ID, type Llama3Vocab } from "./llama3-vocab.js";
 import type { LlamaShape } from "./shapes.js";
 

@@ -11,17 +11,22 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, openSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, readConfigFile, resolveConfig, singleModelConfig } from "../config/load-config.js";
-import { nativeEngine } from "../engine/native-engine.js";
-import { DEFAULT_MODEL_SEED, makeModel } from "../model-maker/make-model.js";
-import { AUTO_MODEL } from "../models/model-router.js";
-import { startBackend } from "../server/backend.js";
-import { integerOption, parseCommandArgs, runCommand, UsageError } from "./args.js";
-import { progressBar } from "./progress.js";
-import { serveUntilStopped } from "./serve.js";
+import { DEFAULT_MODEL_SEED, makeModel } from "@gearbox/gguf/model-maker/make-model";
+import { integerOption, parseCommandArgs, runCommand, UsageError } from "@gearbox/npu-backend/cli/args";
+import { progressBar } from "@gearbox/npu-backend/cli/progress";
+import { serveUntilStopped } from "@gearbox/npu-backend/cli/serve";
+import {
+  type Config,
+  readConfigFile,
+  resolveConfig,
+  singleModelConfig,
+} from "@gearbox/npu-backend/config/load-config";
+import { nativeEngine } from "@gearbox/npu-backend/engine/native-engine";
+import { AUTO_MODEL } from "@gearbox/npu-backend/models/model-router";
+import { startBackend } from "@gearbox/npu-backend/server/backend";
+import { findWranglerToml as findWranglerTomlUp, wranglerBin, wranglerEnv } from "./wrangler.js";
 
 const USAGE = `usage: gearbox start [--model FILE | --config FILE] [--port P] [--edge-port P]
 
@@ -135,13 +140,9 @@ async function ensureDemoModel(stateDir: string): Promise<string> {
 
 /** The repository's wrangler.toml: beside this package in a checkout, else the nearest one above. */
 function findWranglerToml(): string {
-  const beside = fileURLToPath(new URL("../../../../wrangler.toml", import.meta.url));
+  const beside = fileURLToPath(new URL("../../../wrangler.toml", import.meta.url));
   if (existsSync(beside)) return beside;
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    const candidate = join(dir, "wrangler.toml");
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new UsageError("no wrangler.toml found (the edge's configuration)");
-  }
+  return findWranglerTomlUp(process.cwd(), "no wrangler.toml found (the edge's configuration)");
 }
 
 /** The development key: made once with `gearbox keys create` into the edge's local KV, then reused. */
@@ -150,7 +151,7 @@ async function devApiKey(stateDir: string, wranglerToml: string): Promise<string
   const kvState = join(stateDir, "wrangler-state");
   if (existsSync(keyFile) && existsSync(kvState)) return (await readFile(keyFile, "utf8")).trim();
   await mkdir(stateDir, { recursive: true });
-  const bin = fileURLToPath(new URL("../../bin/gearbox.js", import.meta.url));
+  const bin = fileURLToPath(new URL("../bin/gearbox.js", import.meta.url));
   const child = spawn(
     process.execPath,
     [bin, "keys", "create", "--name", "dev", "--local", "--persist-to", kvState, "--config", wranglerToml],
@@ -177,11 +178,7 @@ function startEdge(
   backendUrl: string,
   secret: string,
 ): ChildProcess {
-  const wrangler = join(
-    dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
-    "bin",
-    "wrangler.js",
-  );
+  const wrangler = wranglerBin();
   const log = openSync(join(stateDir, "wrangler.log"), "w");
   // Its own process group, so that stopping it also stops the workerd it runs.
   return spawn(
@@ -208,12 +205,7 @@ function startEdge(
     {
       detached: true,
       stdio: ["ignore", log, log],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        WRANGLER_HIDE_BANNER: "true",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      },
+      env: wranglerEnv(true),
     },
   );
 }

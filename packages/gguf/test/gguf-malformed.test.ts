@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GgufError } from "../src/gguf/errors.js";
-import { parseGgufBuffer, readGguf } from "../src/gguf/reader.js";
+import { GgufError } from "../src/errors.js";
+import { parseGgufBuffer, readGguf } from "../src/reader.js";
 
 /**
  * A hand-assembled GGUF file whose field offsets are recorded, so each test can corrupt exactly one
