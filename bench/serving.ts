@@ -16,8 +16,6 @@
  *
  * --requests is per level and round; the levels take turns for --rounds rounds.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -28,6 +26,7 @@ import { defaultSampling } from "@gearbox/npu-backend/engine/engine";
 import { nativeEngine } from "@gearbox/npu-backend/engine/native-engine";
 import { loadTokenizer } from "@gearbox/npu-backend/tokenizer/tokenizer";
 import { SseParser } from "@gearbox/shared";
+import { type BackendProcess, startBackendProcess } from "../test/support/backend-process.js";
 import { median, percentile } from "./lib/stats.js";
 
 const { values } = parseArgs({
@@ -51,7 +50,6 @@ const OUTPUT_TOKENS = Number(values["output-tokens"]);
 const THREADS = Number(values.threads);
 const GEARS = { prefill: [16, 32, 64, 128, 256, 512], decodeBatch: [1, 2, 4, 8, 16], warm: "all" as const };
 // Run from the repository root (the driver is bundled elsewhere, so paths are not taken from it).
-const GEARBOX = resolve("apps/local/bin/gearbox.js");
 const DEFAULT_MODEL = resolve(".cache/models/bench-1b-q8_0.gguf");
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -125,7 +123,7 @@ async function engineDecodeStepMs(model: LoadedModel, batch: number, prompts: nu
 
 // ---------------------------------------------------------------- the server
 
-async function startServer(path: string): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(path: string): Promise<BackendProcess> {
   const dir = await mkdtemp(join(tmpdir(), "gearbox-bench-"));
   const config = join(dir, "gearbox.config.json");
   await writeFile(
@@ -139,20 +137,7 @@ async function startServer(path: string): Promise<{ url: string; child: ChildPro
       log: { level: "warn" },
     }),
   );
-  const child = spawn(process.execPath, [GEARBOX, "serve", "--config", config, "--port", "0"], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, GEARBOX_UPSTREAM_SECRET: "" },
-  });
-  let stderr = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk;
-      const match = /serving .* on (http:\/\/\S+)/.exec(stderr);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`gearbox serve exited (${code}):\n${stderr}`)));
-  });
-  return { url, child };
+  return startBackendProcess(["--config", config], { GEARBOX_UPSTREAM_SECRET: "" });
 }
 
 // ---------------------------------------------------------------- one request
@@ -346,9 +331,7 @@ try {
     results.push(levelResult(concurrency, batches[i] ?? []));
   });
 } finally {
-  const exited = once(server.child, "exit");
-  server.child.kill("SIGTERM");
-  await exited;
+  await server.stop();
 }
 
 const base = results.find((r) => r.concurrency === 1);

@@ -5,86 +5,39 @@
  * allow-list, rate limits, incremental streaming, aborts reaching the backend, failover when a
  * backend dies, and backends refusing unsigned requests.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { SseParser } from "@gearbox/shared";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authHeaders, type Edge, startEdge, TEST_SECRET } from "../apps/edge/test/edge-harness.js";
-import { json, metricValue } from "../apps/npu-backend/test/server-harness.js";
-import { ensureModel } from "../apps/npu-backend/test/support/models.js";
+import { json } from "../apps/npu-backend/test/server-harness.js";
+import {
+  type BackendProcess,
+  backendMetric,
+  startBackendProcess,
+  writeBackendConfig,
+} from "./support/backend-process.js";
 
-const GEARBOX = fileURLToPath(new URL("../apps/local/bin/gearbox.js", import.meta.url));
 const MODEL = "tiny-en";
 
-interface BackendProcess {
-  url: string;
-  child: ChildProcess;
-}
-
-/** Starts `gearbox serve` on a free port with small settings; resolves once it serves. */
-async function startBackendProcess(configPath: string): Promise<BackendProcess> {
-  const child = spawn(process.execPath, [GEARBOX, "serve", "--config", configPath, "--port", "0"], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, GEARBOX_UPSTREAM_SECRET: TEST_SECRET },
-  });
-  let stderr = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk;
-      const match = /serving .* on (http:\/\/\S+)/.exec(stderr);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`gearbox serve exited (${code}):\n${stderr}`)));
-  });
-  return { url, child };
-}
-
-async function metric(
-  backend: BackendProcess,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const text = await (await fetch(`${backend.url}/metrics`)).text();
-  return metricValue(text, name, labels) ?? 0;
-}
+const metric = (backend: BackendProcess, name: string, labels: Record<string, string> = {}) =>
+  backendMetric(backend.url, name, labels);
 
 let backends: BackendProcess[];
 let edge: Edge;
 let key: string;
 
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), "gearbox-e2e-"));
-  const configPath = join(dir, "gearbox.config.json");
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      models: [{ id: MODEL, path: await ensureModel("tiny", "q8_0"), languages: ["en"] }],
-      engine: { threads: 1, contextLength: 1024, kvCacheMiB: 8 },
-      gears: { prefill: [16, 64], decodeBatch: [1, 4, 16], cacheDir: "" },
-      auth: { upstreamSecret: "env:GEARBOX_UPSTREAM_SECRET" },
-      log: { level: "warn" },
-    }),
-  );
-  backends = await Promise.all([startBackendProcess(configPath), startBackendProcess(configPath)]);
+  const configPath = await writeBackendConfig();
+  const start = () => startBackendProcess(["--config", configPath], { GEARBOX_UPSTREAM_SECRET: TEST_SECRET });
+  backends = await Promise.all([start(), start()]);
   edge = await startEdge(backends.map((b) => b.url));
   key = await edge.addKey({ name: "e2e" });
 });
 
 afterAll(async () => {
   await edge?.dispose();
-  await Promise.all(
-    (backends ?? []).map(async (b) => {
-      if (b.child.exitCode !== null || b.child.signalCode !== null) return;
-      const exited = once(b.child, "exit");
-      b.child.kill("SIGTERM");
-      await exited;
-    }),
-  );
+  await Promise.all((backends ?? []).map((b) => b.stop()));
 });
 
 const client = (apiKey: string) => new OpenAI({ baseURL: `${edge.url}/v1`, apiKey, maxRetries: 0 });

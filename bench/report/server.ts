@@ -4,13 +4,12 @@
  * `x-gearbox-model`, and a sampler of the server's memory: its RSS from /proc and each model's KV
  * blocks and gear arenas from /v1/gears, kept at their peaks.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SseParser } from "@gearbox/shared";
+import { type BackendProcess, startBackendProcess } from "../../test/support/backend-process.js";
 
 export interface ServedPair {
   en: { id: string; path: string };
@@ -25,13 +24,7 @@ export interface ServerOptions {
   decodeBatch: number[];
 }
 
-export interface RunningServer {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-const GEARBOX = resolve("apps/local/bin/gearbox.js");
+export type RunningServer = BackendProcess;
 
 export async function startServer(models: ServedPair, o: ServerOptions): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), "gearbox-report-"));
@@ -51,28 +44,7 @@ export async function startServer(models: ServedPair, o: ServerOptions): Promise
       log: { level: "warn" },
     }),
   );
-  const child = spawn(process.execPath, [GEARBOX, "serve", "--config", config, "--port", "0"], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, GEARBOX_UPSTREAM_SECRET: "" },
-  });
-  let stderr = "";
-  const url = await new Promise<string>((ok, fail) => {
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk;
-      const match = /serving .* on (http:\/\/\S+)/.exec(stderr);
-      if (match?.[1]) ok(match[1]);
-    });
-    child.on("exit", (code) => fail(new Error(`gearbox serve exited (${code}):\n${stderr}`)));
-  });
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await once(child, "exit");
-    },
-  };
+  return startBackendProcess(["--config", config], { GEARBOX_UPSTREAM_SECRET: "" });
 }
 
 export interface Timed {
