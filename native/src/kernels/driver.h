@@ -40,6 +40,14 @@ using X16Tile = void (*)(const uint8_t* w0, int64_t group_stride, int64_t nb, co
 // Q4_Kx16 / Q6_Kx16 micro-kernel: mr activation rows (nb super-blocks each) x one 16-row group.
 using KqTile = void (*)(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy);
 
+// Software prefetch for the weight streams of the x16 tiles, kPrefetchAhead bytes ahead in the
+// same group, one line per 64-byte weight vector. A decode step reads every weight once, so the
+// tiles wait on memory; the hardware prefetchers alone left AVX2 decode at 44 of 70 GB/s on a
+// 2-core Zen 5 (31 tok/s on the 1b q8_0 model; 39 with this). 4 KiB won over 0.5, 1, 2, 8 and 16
+// KiB there. Past a buffer's end it is a no-op (prefetches never fault).
+constexpr int64_t kPrefetchAhead = 4096;
+inline void prefetch_weights(const uint8_t* p) { __builtin_prefetch(p + kPrefetchAhead, 0, 3); }
+
 constexpr int kDriverMaxMR = 16;
 constexpr int kDriverMaxNC = 4;
 

@@ -146,6 +146,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 #pragma GCC unroll 2
           for (int h = 0; h < 2; h++) {
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
+            if (h == 0) prefetch_weights(t + c * group_stride + p * 64);
             const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
 #pragma GCC unroll 8
             for (int r = 0; r < MR; r++) {
@@ -170,6 +171,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 #pragma GCC unroll 2
           for (int h = 0; h < 2; h++) {
             const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
+            if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
             const __m256i aw = _mm256_sign_epi8(w, w);
 #pragma GCC unroll 8
             for (int r = 0; r < MR; r++) {
@@ -248,6 +250,7 @@ void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
 #pragma GCC unroll 4
       for (int k = 0; k < 4; k++) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(slice + 32 + k * 64 + h * 32));
+        if (h == 0) prefetch_weights(slice + k * 64);
         const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
         for (int r = 0; r < MR; r++) {
           const int8_t* xq = x[r * nb + b].qs + 32 * j;
@@ -306,6 +309,10 @@ void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
 #pragma GCC unroll 4
       for (int k = 0; k < 4; k++) {
         const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + k * 64 + h * 32));
+        if (h == 0) {
+          prefetch_weights(q + k * 64);
+          if (k < 2) prefetch_weights(q + 256 + k * 64);
+        }
         const __m256i qh = k % 2 ? qh1 : qh0;
         const __m256i ha = _mm256_and_si256(k < 2 ? _mm256_slli_epi16(qh, 4) : _mm256_slli_epi16(qh, 2), hi2);
         const __m256i hb = _mm256_and_si256(k < 2 ? qh : _mm256_srli_epi16(qh, 2), hi2);
