@@ -51,7 +51,11 @@ if (steps > 0) {
   for (let i = 0; i < steps; i++) await model.step([{ seq, tokens: [1000 + i], sample: true }]);
   const ms = performance.now() - t;
   await model.freeSequence(seq);
-  printStages(`decode ${steps} steps: ${(ms / steps).toFixed(2)} ms/step, ${((steps / ms) * 1000).toFixed(1)} tok/s`, before, steps);
+  printStages(
+    `decode ${steps} steps: ${(ms / steps).toFixed(2)} ms/step, ${((steps / ms) * 1000).toFixed(1)} tok/s`,
+    before,
+    steps,
+  );
 }
 
 /** One line of totals, then each stage's time (per step when `per` > 1) and share since `before`. */
