@@ -5,7 +5,7 @@
  * speed limit). Each engine runs in its own child process, alternately; figures are medians.
  *
  *   node bench/run-ts.mjs bench/engine.ts [--shapes 1b,3b] [--type q8_0] [--threads 2] [--runs 3]
- *     [--prompt-lengths 16,64,256,512] [--batches 1,4,8,16] [--isa avx2|avx512|portable]
+ *     [--prompt-lengths 16,64,256,512] [--batches 1,4,8,16] [--isa avx2|avx2-vnni|avx512|portable]
  *     [--llama-bin .cache/llama.cpp/build-avx2/bin] [--write docs/BENCHMARKS.md] [--json FILE]
  *
  * --isa forces gearbox's kernel set (GEARBOX_ISA). --llama-bin measures llama.cpp with its own

@@ -48,7 +48,7 @@
       ],
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["gearbox_avx2", "gearbox_avx512"]
+          "dependencies": ["gearbox_avx2", "gearbox_avx2_vnni", "gearbox_avx512"]
         }, {
           "sources": ["src/kernels/x86_avx2.cc", "src/kernels/attention_avx2.cc", "src/kernels/x86_avx512.cc", "src/kernels/attention_avx512.cc"]
         }]
@@ -64,6 +64,13 @@
           "sources": ["src/kernels/x86_avx2.cc", "src/kernels/attention_avx2.cc"],
           "defines": ["GB_BUILD_AVX2"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c"]
+        },
+        {
+          "target_name": "gearbox_avx2_vnni",
+          "type": "static_library",
+          "sources": ["src/kernels/x86_avx2.cc"],
+          "defines": ["GB_BUILD_AVX2", "GB_AVX2_VNNI"],
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavxvnni"]
         },
         {
           "target_name": "gearbox_avx512",

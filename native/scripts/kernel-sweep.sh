@@ -41,6 +41,8 @@ build() {
       "$cxx" "${FLAGS[@]}" "$@" "${avx2[@]}" -c "$src" -o "$OUT/$arch-$(basename "$src").o"
       objs+=("$OUT/$arch-$(basename "$src").o")
     done
+    "$cxx" "${FLAGS[@]}" "$@" "${avx2[@]}" -DGB_AVX2_VNNI -mavxvnni -c src/kernels/x86_avx2.cc -o "$OUT/$arch-x86_avx2_vnni.o"
+    objs+=("$OUT/$arch-x86_avx2_vnni.o")
     for src in src/kernels/x86_avx512.cc src/kernels/attention_avx512.cc; do
       "$cxx" "${FLAGS[@]}" "$@" "${avx512[@]}" -c "$src" -o "$OUT/$arch-$(basename "$src").o"
       objs+=("$OUT/$arch-$(basename "$src").o")
@@ -73,7 +75,7 @@ if [[ $what == native || $what == all ]]; then
     if has avx512f && has avx512bw && has avx512vl && has avx512dq && has avx512_vnni && has fma && has f16c; then
       if has avx512_bf16; then expect=avx512-vnni; else expect=avx512-vnni-nobf16; fi
     elif has avx2 && has fma && has f16c; then
-      expect=avx2
+      if has avx_vnni; then expect=avx2-vnni; else expect=avx2; fi
     fi
   fi
   run "native $(uname -m), expect $expect" env -u GEARBOX_ISA "$OUT/sweep-native" --expect "$expect"

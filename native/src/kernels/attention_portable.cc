@@ -53,7 +53,7 @@ const AttentionKernels* attention_portable() { return &kSet; }
 const AttentionKernels& attention_for(const KernelSet& k) {
   const AttentionKernels* a = nullptr;
   if (std::strncmp(k.name, "avx512", 6) == 0) a = attention_avx512();
-  else if (std::strcmp(k.name, "avx2") == 0) a = attention_avx2();
+  else if (std::strncmp(k.name, "avx2", 4) == 0) a = attention_avx2();  // avx2, avx2-vnni
   else if (std::strncmp(k.name, "neon", 4) == 0) a = attention_neon();
   return a ? *a : *attention_portable();
 }

@@ -41,6 +41,16 @@ bool cpu_has_avx2_set() {
 #endif
 }
 
+// AVX-VNNI: the VEX-coded 256-bit vpdpbusd (Alder Lake and later, Sierra Forest, Zen 5).
+bool cpu_has_avx_vnni() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return cpu_has_avx2_set() && __builtin_cpu_supports("avxvnni");
+#else
+  return false;
+#endif
+}
+
 bool cpu_has_dotprod() {
 #if defined(__aarch64__) && defined(__linux__)
   return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
@@ -55,6 +65,7 @@ int available_kernel_sets(const KernelSet** out, int cap) {
   int n = 0;
   if (n < cap) out[n++] = kernels_portable();
   if (n < cap && cpu_has_avx2_set() && kernels_avx2()) out[n++] = kernels_avx2();
+  if (n < cap && cpu_has_avx_vnni() && kernels_avx2_vnni()) out[n++] = kernels_avx2_vnni();
   // Both AVX-512 tables where the CPU has BF16, so the kernel tests check the one without it too.
   if (n < cap && cpu_has_avx512_vnni() && kernels_avx512_nobf16()) out[n++] = kernels_avx512_nobf16();
   if (n < cap && cpu_has_avx512_vnni() && cpu_has_avx512_bf16() && kernels_avx512()) out[n++] = kernels_avx512();

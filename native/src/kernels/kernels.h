@@ -46,7 +46,7 @@ struct TileShape {
 };
 
 struct KernelSet {
-  const char* name;  // "portable", "avx2", "avx512-vnni-nobf16", "avx512-vnni", "neon", "neon-dotprod"
+  const char* name;  // "portable", "avx2", "avx2-vnni", "avx512-vnni-nobf16", "avx512-vnni", "neon", "neon-dotprod"
   // Packed Q8_0 tiles store weights offset by +128 as unsigned bytes (for vpdpbusd).
   bool q8_unsigned_weights;
 
@@ -68,7 +68,7 @@ struct KernelSet {
   void (*get_row)(const Matrix& w, int64_t row, float* out);
 };
 
-// The best kernel set for this CPU (respects GEARBOX_ISA=portable|avx2|avx512|neon|neon-dotprod to
+// The best kernel set for this CPU (respects GEARBOX_ISA=portable|avx2|avx2-vnni|avx512|neon|neon-dotprod to
 // force one this CPU can run).
 const KernelSet& kernels();
 // A specific set by name, or nullptr if this CPU (or this build) cannot run it.
@@ -79,6 +79,7 @@ int available_kernel_sets(const KernelSet** out, int cap);
 // Per-ISA tables (defined in their own translation units, compiled with their own flags).
 const KernelSet* kernels_portable();
 const KernelSet* kernels_avx2();
+const KernelSet* kernels_avx2_vnni();      // AVX2 + AVX-VNNI (VEX vpdpbusd), no AVX-512
 const KernelSet* kernels_avx512();         // AVX-512 F/BW/VL/DQ + VNNI + BF16
 const KernelSet* kernels_avx512_nobf16();  // the same without AVX512-BF16 (Cascade Lake, Ice Lake)
 const KernelSet* kernels_neon();          // aarch64 Advanced SIMD

@@ -1,6 +1,11 @@
 // AVX2 + FMA + F16C kernels for x86-64 CPUs without AVX-512 VNNI. Same structure as the AVX-512
 // set with 8-lane vectors; Q8_0 weights stay signed and use the abs/sign trick with vpmaddubsw
 // (unsigned*signed pairs that cannot saturate). Internal linkage only (see x86_avx512.cc).
+//
+// Compiled twice: once as `avx2` and once with GB_AVX2_VNNI and -mavxvnni as `avx2-vnni`, for
+// CPUs with the VEX-coded AVX-VNNI but no AVX-512 VNNI (Intel Alder Lake and later client cores,
+// Sierra Forest, AMD Zen 5 client parts). There the Q8_0/Q4_0 tiles use vpdpbusd (four byte
+// products summed into int32, one instruction) on unsigned weights, as the AVX-512 set does.
 #if defined(__x86_64__) && defined(GB_BUILD_AVX2)
 #include <immintrin.h>
 
@@ -134,6 +139,48 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* t = w0 + b * TB;
     __m256i iacc[MR][NC][2];  // int16 pairs (Q4_0, until the block's vpmaddwd) or int32 sums (Q8_0)
+#ifdef GB_AVX2_VNNI
+    // Unsigned weights (Q8_0: q + 128; Q4_0: the nibble q), signed activations: sum(u * x) =
+    // sum(q * x) + OFF * sum(x), so each block's accumulator starts at -OFF * sum(x).
+    constexpr int OFF = Q4 ? 8 : 128;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+      const __m256i corr = _mm256_set1_epi32(-OFF * xs[r * nb + b]);
+#pragma GCC unroll 4
+      for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = corr;
+    }
+    if constexpr (Q4) {
+#pragma GCC unroll 4
+      for (int p = 0; p < 4; p++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++)
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; h++) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
+            if (h == 0) prefetch_weights(t + c * group_stride + p * 64);
+            const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; r++) {
+              const int8_t* xb = xq + r * K + b * 32 + 8 * p;
+              iacc[r][c][h] = _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(iacc[r][c][h], lo, bcast4(xb)), hi, bcast4(xb + 4));
+            }
+          }
+    } else {
+#pragma GCC unroll 8
+      for (int kg = 0; kg < 8; kg++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++)
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; h++) {
+            const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
+            if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; r++)
+              iacc[r][c][h] = _mm256_dpbusd_avx_epi32(iacc[r][c][h], w, bcast4(xq + r * K + b * 32 + kg * 4));
+          }
+    }
+    (void)ones;
+#else
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
@@ -180,6 +227,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
             }
           }
     }
+#endif
 #pragma GCC unroll 4
     for (int c = 0; c < NC; c++) {
       const __m256 w_lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + c * group_stride)));
@@ -399,8 +447,13 @@ int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
 }
 
 struct Isa {
+#ifdef GB_AVX2_VNNI
+  static constexpr const char* kName = "avx2-vnni";
+  static constexpr bool kQ8Unsigned = true;  // Q8_0 quants stored as q + 128 (vpdpbusd)
+#else
   static constexpr const char* kName = "avx2";
   static constexpr bool kQ8Unsigned = false;  // signed Q8_0 quants (sign trick)
+#endif
   static constexpr int kMaxMR = gb::kMaxMR;
   static constexpr auto max_nc = &max_nc_for;
   static X16Tile x16_tile(bool q4, int mr, int nc) { return q4 ? pick_tile<true>(mr, nc) : pick_tile<false>(mr, nc); }
@@ -421,7 +474,11 @@ const KernelSet kSet = make_kernel_set<Isa>();
 
 }  // namespace
 
+#ifdef GB_AVX2_VNNI
+const KernelSet* kernels_avx2_vnni() { return &kSet; }
+#else
 const KernelSet* kernels_avx2() { return &kSet; }
+#endif
 
 }  // namespace gb
 
@@ -429,5 +486,6 @@ const KernelSet* kernels_avx2() { return &kSet; }
 #include "kernels/kernels.h"
 namespace gb {
 const KernelSet* kernels_avx2() { return nullptr; }
+const KernelSet* kernels_avx2_vnni() { return nullptr; }
 }  // namespace gb
 #endif

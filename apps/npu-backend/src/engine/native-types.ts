@@ -27,7 +27,7 @@ export interface NativeLoadOptions {
   blockSize?: number;
   /** Token ids the sampler may pick, [0, sampleVocab) (the tokenizer's vocabulary); default every embedding row. */
   sampleVocab?: number;
-  /** Force a kernel set: "portable" | "avx2" | "avx512" | "neon" | "neon-dotprod" (one this CPU runs). */
+  /** Force a kernel set: "portable" | "avx2" | "avx2-vnni" | "avx512" | "neon" | "neon-dotprod" (one this CPU runs). */
   isa?: string;
   gears: {
     prefill: number[];
