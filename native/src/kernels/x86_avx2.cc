@@ -125,10 +125,50 @@ void quantize_q8_K_row(const float* x, int64_t K, BlockQ8_K* out) {
 // are small (<= 2 * 15 * 127 per pair) so a whole 32-element block sums in int16 before one
 // vpmaddwd. Float accumulators are updated once per block with d_w * d_x.
 
+#ifdef GB_AVX2_VNNI
+constexpr bool kVnni = true;
+#else
+constexpr bool kVnni = false;
+#endif
+
+// Q4_0, one 8-element step of a block for one row of the tile: lo nibbles against xb[0..3], hi
+// nibbles against xb[4..7]. VNNI sums into the int32 lanes; otherwise into int16 pairs.
+inline __m256i q4_step(__m256i acc, __m256i lo, __m256i hi, const int8_t* xb) {
+#ifdef GB_AVX2_VNNI
+  return _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(acc, lo, bcast4(xb)), hi, bcast4(xb + 4));
+#else
+  return _mm256_add_epi16(acc, _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(xb)), _mm256_maddubs_epi16(hi, bcast4(xb + 4))));
+#endif
+}
+
+// Q8_0: the unsigned form of a weight vector (VNNI: stored as q + 128 already; otherwise |q|).
+inline __m256i q8_unsigned(__m256i w) {
+#ifdef GB_AVX2_VNNI
+  return w;
+#else
+  return _mm256_sign_epi8(w, w);
+#endif
+}
+
+// Q8_0, one 4-element step for one row: uw = q8_unsigned(w), x4 the row's 4 activation bytes.
+inline __m256i q8_step(__m256i acc, __m256i w, __m256i uw, const int8_t* x4) {
+#ifdef GB_AVX2_VNNI
+  (void)w;
+  return _mm256_dpbusd_avx_epi32(acc, uw, bcast4(x4));
+#else
+  const __m256i sx = _mm256_sign_epi8(bcast4(x4), w);
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(uw, sx), _mm256_set1_epi16(1)));
+#endif
+}
+
 template <int MR, int NC, bool Q4>
 void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
               const int32_t* xs, int64_t K, float* y, int64_t ldy) {
   constexpr int64_t TB = Q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
+  // VNNI: unsigned weights (Q8_0: q + 128; Q4_0: the nibble q) against signed activations give
+  // sum(q * x) + OFF * sum(x), so each block's accumulator starts at -OFF * sum(x). Without VNNI,
+  // Q8_0 needs no offset (sign trick) and Q4_0 adds its -8 * sum(x) after the block's vpmaddwd.
+  constexpr int OFF = kVnni ? (Q4 ? 8 : 128) : 0;
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256 facc[MR][NC][2];
@@ -138,16 +178,12 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
     for (int c = 0; c < NC; c++) facc[r][c][0] = facc[r][c][1] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* t = w0 + b * TB;
-    __m256i iacc[MR][NC][2];  // int16 pairs (Q4_0, until the block's vpmaddwd) or int32 sums (Q8_0)
-#ifdef GB_AVX2_VNNI
-    // Unsigned weights (Q8_0: q + 128; Q4_0: the nibble q), signed activations: sum(u * x) =
-    // sum(q * x) + OFF * sum(x), so each block's accumulator starts at -OFF * sum(x).
-    constexpr int OFF = Q4 ? 8 : 128;
+    __m256i iacc[MR][NC][2];  // int16 pairs (Q4_0 without VNNI, until the block's vpmaddwd) or int32 sums
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
-      const __m256i corr = _mm256_set1_epi32(-OFF * xs[r * nb + b]);
+      const __m256i start = _mm256_set1_epi32(-OFF * xs[r * nb + b]);
 #pragma GCC unroll 4
-      for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = corr;
+      for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = start;
     }
     if constexpr (Q4) {
 #pragma GCC unroll 4
@@ -160,55 +196,17 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
             if (h == 0) prefetch_weights(t + c * group_stride + p * 64);
             const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
 #pragma GCC unroll 8
-            for (int r = 0; r < MR; r++) {
-              const int8_t* xb = xq + r * K + b * 32 + 8 * p;
-              iacc[r][c][h] = _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(iacc[r][c][h], lo, bcast4(xb)), hi, bcast4(xb + 4));
-            }
+            for (int r = 0; r < MR; r++) iacc[r][c][h] = q4_step(iacc[r][c][h], lo, hi, xq + r * K + b * 32 + 8 * p);
           }
-    } else {
+      if constexpr (!kVnni) {
 #pragma GCC unroll 8
-      for (int kg = 0; kg < 8; kg++)
+        for (int r = 0; r < MR; r++) {
+          const __m256i start = _mm256_set1_epi32(-8 * xs[r * nb + b]);
 #pragma GCC unroll 4
-        for (int c = 0; c < NC; c++)
+          for (int c = 0; c < NC; c++)
 #pragma GCC unroll 2
-          for (int h = 0; h < 2; h++) {
-            const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
-            if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
-#pragma GCC unroll 8
-            for (int r = 0; r < MR; r++)
-              iacc[r][c][h] = _mm256_dpbusd_avx_epi32(iacc[r][c][h], w, bcast4(xq + r * K + b * 32 + kg * 4));
-          }
-    }
-    (void)ones;
-#else
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-      for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = _mm256_setzero_si256();
-    if constexpr (Q4) {
-#pragma GCC unroll 4
-      for (int p = 0; p < 4; p++)
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; c++)
-#pragma GCC unroll 2
-          for (int h = 0; h < 2; h++) {
-            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
-            if (h == 0) prefetch_weights(t + c * group_stride + p * 64);
-            const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-#pragma GCC unroll 8
-            for (int r = 0; r < MR; r++) {
-              const int8_t* xb = xq + r * K + b * 32 + 8 * p;
-              iacc[r][c][h] = _mm256_add_epi16(
-                  iacc[r][c][h], _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(xb)), _mm256_maddubs_epi16(hi, bcast4(xb + 4))));
-            }
-          }
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; r++) {
-        const __m256i start = _mm256_set1_epi32(-8 * xs[r * nb + b]);
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; c++)
-#pragma GCC unroll 2
-          for (int h = 0; h < 2; h++) iacc[r][c][h] = _mm256_add_epi32(_mm256_madd_epi16(iacc[r][c][h], ones), start);
+            for (int h = 0; h < 2; h++) iacc[r][c][h] = _mm256_add_epi32(_mm256_madd_epi16(iacc[r][c][h], ones), start);
+        }
       }
     } else {
 #pragma GCC unroll 8
@@ -219,15 +217,12 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
           for (int h = 0; h < 2; h++) {
             const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
             if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
-            const __m256i aw = _mm256_sign_epi8(w, w);
+            const __m256i uw = q8_unsigned(w);
 #pragma GCC unroll 8
-            for (int r = 0; r < MR; r++) {
-              const __m256i sx = _mm256_sign_epi8(bcast4(xq + r * K + b * 32 + kg * 4), w);
-              iacc[r][c][h] = _mm256_add_epi32(iacc[r][c][h], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones));
-            }
+            for (int r = 0; r < MR; r++) iacc[r][c][h] = q8_step(iacc[r][c][h], w, uw, xq + r * K + b * 32 + kg * 4);
           }
     }
-#endif
+    (void)ones;
 #pragma GCC unroll 4
     for (int c = 0; c < NC; c++) {
       const __m256 w_lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + c * group_stride)));
