@@ -385,4 +385,26 @@ describe("test hooks reject bad arguments instead of crashing", () => {
       T.kernelMatmul("f32", new Uint8Array(64 * 4), 2, 32, new Float32Array(32), 1, "nope", 1, 1),
     ).toThrow(/not available/);
   });
+
+  it("throws on missing or mistyped arguments (a fatal cast before)", () => {
+    const loose = T as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const call =
+      (name: string, ...args: unknown[]) =>
+      () =>
+        loose[name]?.(...args);
+    // benchMatmul without its tile shape aborted the process (napi type check on As<Number>).
+    expect(call("benchMatmul", "q8_0", 2048, 2048, 1, 1, 5, "portable")).toThrow(
+      /argument 7 must be a number/,
+    );
+    expect(call("refMatmul")).toThrow(/argument 0 must be a string/);
+    expect(call("refMatmul", "q8_0", new Float32Array(4), 16, 32, new Float32Array(32), 1)).toThrow(
+      /argument 1 must be a Uint8Array/,
+    );
+    expect(call("kernelSiluMul", sets[0], [1, 2], new Float32Array(2))).toThrow(
+      /argument 1 must be a Float32Array/,
+    );
+    expect(call("kernelQuantizeQ8", sets[0], "x")).toThrow(/must be a/);
+    // and the addon still works afterwards
+    expect(T.kernelSets()).toEqual(sets);
+  });
 });

@@ -23,6 +23,24 @@
 namespace gb::addon {
 namespace {
 
+// Checked argument getters: a wrong or missing argument is a JS error, never a fatal cast.
+Napi::Number num_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) fail("argument %zu must be a number", i);
+  return info[i].As<Napi::Number>();
+}
+
+std::string str_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsString()) fail("argument %zu must be a string", i);
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+template <typename A>
+A array_arg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const char* name) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type)
+    fail("argument %zu must be a %s", i, name);
+  return info[i].As<A>();
+}
+
 GgmlType type_from_name(const std::string& n) {
   static const std::pair<const char*, GgmlType> names[] = {
       {"f32", GgmlType::F32}, {"f16", GgmlType::F16},   {"bf16", GgmlType::BF16}, {"q8_0", GgmlType::Q8_0},
@@ -48,15 +66,15 @@ struct MatmulArgs {
 
 MatmulArgs parse(const Napi::CallbackInfo& info) {
   MatmulArgs a;
-  a.type = type_from_name(info[0].As<Napi::String>().Utf8Value());
-  Napi::Uint8Array w = info[1].As<Napi::Uint8Array>();
+  a.type = type_from_name(str_arg(info, 0));
+  Napi::Uint8Array w = array_arg<Napi::Uint8Array>(info, 1, napi_uint8_array, "Uint8Array");
   a.w = w.Data();
   a.w_bytes = w.ByteLength();
-  a.N = info[2].As<Napi::Number>().Int64Value();
-  a.K = info[3].As<Napi::Number>().Int64Value();
-  Napi::Float32Array x = info[4].As<Napi::Float32Array>();
+  a.N = num_arg(info, 2).Int64Value();
+  a.K = num_arg(info, 3).Int64Value();
+  Napi::Float32Array x = array_arg<Napi::Float32Array>(info, 4, napi_float32_array, "Float32Array");
   a.x = x.Data();
-  a.M = info[5].As<Napi::Number>().Int64Value();
+  a.M = num_arg(info, 5).Int64Value();
   GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(a.type));
   if (a.N < 1 || a.K < 1 || a.M < 1 || a.K % ti.block != 0) fail("bad matmul shape");
   if (a.w_bytes != static_cast<size_t>(a.N * (a.K / ti.block) * ti.bytes)) fail("weights have the wrong size for N x K");
@@ -101,10 +119,10 @@ Napi::Value RefMatmul(const Napi::CallbackInfo& info) {
 Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     MatmulArgs a = parse(info);
-    const KernelSet& k = set_from_name(info[6].As<Napi::String>().Utf8Value());
-    TileShape tile{info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Int32Value()};
-    int64_t n0 = info.Length() > 9 ? info[9].As<Napi::Number>().Int64Value() : 0;
-    int64_t n1 = info.Length() > 10 ? info[10].As<Napi::Number>().Int64Value() : a.N;
+    const KernelSet& k = set_from_name(str_arg(info, 6));
+    TileShape tile{num_arg(info, 7).Int32Value(), num_arg(info, 8).Int32Value()};
+    int64_t n0 = info.Length() > 9 ? num_arg(info, 9).Int64Value() : 0;
+    int64_t n1 = info.Length() > 10 ? num_arg(info, 10).Int64Value() : a.N;
     WeightFormat f = storage_format_for(a.type);
     if (n0 < 0 || n1 > a.N || n0 >= n1 || (is_x16(f) && n0 % 16 != 0)) fail("bad column range");
     std::vector<uint8_t> packed(packed_bytes(f, a.N, a.K) + 64);
@@ -129,11 +147,11 @@ Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
 // kernelGetRow(type, weights, N, K, row, set) -> Float32Array(K): embedding lookup through packing.
 Napi::Value KernelGetRow(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    GgmlType t = type_from_name(info[0].As<Napi::String>().Utf8Value());
-    Napi::Uint8Array w = info[1].As<Napi::Uint8Array>();
-    int64_t N = info[2].As<Napi::Number>().Int64Value(), K = info[3].As<Napi::Number>().Int64Value();
-    int64_t row = info[4].As<Napi::Number>().Int64Value();
-    const KernelSet& k = set_from_name(info[5].As<Napi::String>().Utf8Value());
+    GgmlType t = type_from_name(str_arg(info, 0));
+    Napi::Uint8Array w = array_arg<Napi::Uint8Array>(info, 1, napi_uint8_array, "Uint8Array");
+    int64_t N = num_arg(info, 2).Int64Value(), K = num_arg(info, 3).Int64Value();
+    int64_t row = num_arg(info, 4).Int64Value();
+    const KernelSet& k = set_from_name(str_arg(info, 5));
     GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(t));
     if (N < 1 || K < 1 || K % ti.block != 0 || w.ByteLength() != static_cast<size_t>(N * (K / ti.block) * ti.bytes) ||
         row < 0 || row >= N)
@@ -151,9 +169,9 @@ Napi::Value KernelGetRow(const Napi::CallbackInfo& info) {
 // refDequantize(type, weights, n) -> Float32Array(n)
 Napi::Value RefDequantize(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    GgmlType t = type_from_name(info[0].As<Napi::String>().Utf8Value());
-    Napi::Uint8Array w = info[1].As<Napi::Uint8Array>();
-    int64_t n = info[2].As<Napi::Number>().Int64Value();
+    GgmlType t = type_from_name(str_arg(info, 0));
+    Napi::Uint8Array w = array_arg<Napi::Uint8Array>(info, 1, napi_uint8_array, "Uint8Array");
+    int64_t n = num_arg(info, 2).Int64Value();
     GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(t));
     if (n < 1 || n % ti.block != 0 || w.ByteLength() != static_cast<size_t>(n / ti.block * ti.bytes)) fail("bad size");
     Napi::Float32Array out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
@@ -166,12 +184,12 @@ Napi::Value RefDequantize(const Napi::CallbackInfo& info) {
 // over n keys (K and V given row by row, (n, hd) halves), paged into blocks of 16 as the cache does.
 Napi::Value KernelAttention(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
-    Napi::Float32Array q = info[1].As<Napi::Float32Array>();
-    Napi::Uint16Array Kh = info[2].As<Napi::Uint16Array>();
-    Napi::Uint16Array Vh = info[3].As<Napi::Uint16Array>();
-    const int n = info[4].As<Napi::Number>().Int32Value(), hd = info[5].As<Napi::Number>().Int32Value();
-    const float scale = info[6].As<Napi::Number>().FloatValue();
+    const KernelSet& k = set_from_name(str_arg(info, 0));
+    Napi::Float32Array q = array_arg<Napi::Float32Array>(info, 1, napi_float32_array, "Float32Array");
+    Napi::Uint16Array Kh = array_arg<Napi::Uint16Array>(info, 2, napi_uint16_array, "Uint16Array");
+    Napi::Uint16Array Vh = array_arg<Napi::Uint16Array>(info, 3, napi_uint16_array, "Uint16Array");
+    const int n = num_arg(info, 4).Int32Value(), hd = num_arg(info, 5).Int32Value();
+    const float scale = num_arg(info, 6).FloatValue();
     if (n < 1 || hd < 1 || q.ElementLength() % static_cast<size_t>(hd) != 0 || q.ElementLength() == 0 ||
         Kh.ElementLength() != static_cast<size_t>(n * hd) || Vh.ElementLength() != static_cast<size_t>(n * hd))
       fail("bad attention shapes");
@@ -201,9 +219,9 @@ Napi::Value KernelAttention(const Napi::CallbackInfo& info) {
 // kernelSiluMul(set, g, u) -> Float32Array: the set's SwiGLU, silu(g) * u elementwise.
 Napi::Value KernelSiluMul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
-    Napi::Float32Array g = info[1].As<Napi::Float32Array>();
-    Napi::Float32Array u = info[2].As<Napi::Float32Array>();
+    const KernelSet& k = set_from_name(str_arg(info, 0));
+    Napi::Float32Array g = array_arg<Napi::Float32Array>(info, 1, napi_float32_array, "Float32Array");
+    Napi::Float32Array u = array_arg<Napi::Float32Array>(info, 2, napi_float32_array, "Float32Array");
     if (g.ElementLength() != u.ElementLength()) fail("bad silu shapes: g and u differ in length");
     Napi::Float32Array out = Napi::Float32Array::New(info.Env(), g.ElementLength());
     std::memcpy(out.Data(), g.Data(), g.ElementLength() * sizeof(float));
@@ -215,9 +233,9 @@ Napi::Value KernelSiluMul(const Napi::CallbackInfo& info) {
 // kernelQuantizeQ8(set, x, K) -> {qs: Int8Array, d: Float32Array, sums: Int32Array}
 Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
-    Napi::Float32Array x = info[1].As<Napi::Float32Array>();
-    int64_t K = info[2].As<Napi::Number>().Int64Value();
+    const KernelSet& k = set_from_name(str_arg(info, 0));
+    Napi::Float32Array x = array_arg<Napi::Float32Array>(info, 1, napi_float32_array, "Float32Array");
+    int64_t K = num_arg(info, 2).Int64Value();
     if (K < 32 || K % 32 != 0 || x.ElementLength() % static_cast<size_t>(K) != 0) fail("bad quantize shape");
     int64_t M = static_cast<int64_t>(x.ElementLength()) / K;
     std::vector<uint8_t> buf(act_bytes(ActFormat::Q8_0, M, K) + 64);
@@ -241,9 +259,9 @@ Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info) {
 // q8_K activation quantization (M = x.length / K rows) unpacked field by field for byte comparison.
 Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    const KernelSet& k = set_from_name(info[0].As<Napi::String>().Utf8Value());
-    Napi::Float32Array x = info[1].As<Napi::Float32Array>();
-    int64_t K = info[2].As<Napi::Number>().Int64Value();
+    const KernelSet& k = set_from_name(str_arg(info, 0));
+    Napi::Float32Array x = array_arg<Napi::Float32Array>(info, 1, napi_float32_array, "Float32Array");
+    int64_t K = num_arg(info, 2).Int64Value();
     if (K < QK_K || K % QK_K != 0 || x.ElementLength() % static_cast<size_t>(K) != 0)
       fail("bad quantize shape: K must be a positive multiple of 256 dividing x's length");
     const int64_t M = static_cast<int64_t>(x.ElementLength()) / K, nb = M * (K / QK_K);
@@ -272,14 +290,14 @@ Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info) {
 // way the forward pass splits it; median of `iters` runs after one warm-up.
 Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    GgmlType t = type_from_name(info[0].As<Napi::String>().Utf8Value());
-    const int64_t N = info[1].As<Napi::Number>().Int64Value(), K = info[2].As<Napi::Number>().Int64Value();
-    const int64_t M = info[3].As<Napi::Number>().Int64Value();
-    const int threads = info[4].As<Napi::Number>().Int32Value(), iters = info[5].As<Napi::Number>().Int32Value();
-    const KernelSet& k = set_from_name(info[6].As<Napi::String>().Utf8Value());
-    TileShape tile{info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Int32Value()};
+    GgmlType t = type_from_name(str_arg(info, 0));
+    const int64_t N = num_arg(info, 1).Int64Value(), K = num_arg(info, 2).Int64Value();
+    const int64_t M = num_arg(info, 3).Int64Value();
+    const int threads = num_arg(info, 4).Int32Value(), iters = num_arg(info, 5).Int32Value();
+    const KernelSet& k = set_from_name(str_arg(info, 6));
+    TileShape tile{num_arg(info, 7).Int32Value(), num_arg(info, 8).Int32Value()};
     // Copies of the weights cycled through, so a run can stream from memory instead of the caches.
-    const int copies = info.Length() > 9 ? info[9].As<Napi::Number>().Int32Value() : 1;
+    const int copies = info.Length() > 9 ? num_arg(info, 9).Int32Value() : 1;
     if (copies < 1 || copies > 4096) fail("bad copies");
     GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(t));
     if (N < 16 || K < 256 || K % 256 != 0 || M < 1 || threads < 1 || iters < 1) fail("bad bench arguments");
@@ -341,9 +359,9 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
 // buffer far larger than the caches, split across threads (the decode speed limit of a model).
 Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    const size_t mb = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
-    const int threads = info[1].As<Napi::Number>().Int32Value();
-    const int passes = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : 5;
+    const size_t mb = static_cast<size_t>(num_arg(info, 0).Int64Value());
+    const int threads = num_arg(info, 1).Int32Value();
+    const int passes = info.Length() > 2 ? num_arg(info, 2).Int32Value() : 5;
     if (mb < 64 || mb > 65536 || threads < 1 || threads > 1024 || passes < 1) fail("bad bandwidth arguments");
     const size_t bytes = mb << 20;
     void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
