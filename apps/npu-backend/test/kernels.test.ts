@@ -396,6 +396,8 @@ describe("test hooks reject bad arguments instead of crashing", () => {
     expect(call("benchMatmul", "q8_0", 2048, 2048, 1, 1, 5, "portable")).toThrow(
       /argument 7 must be a number/,
     );
+    // and with a zero tile it divided by zero (SIGFPE).
+    expect(call("benchMatmul", "q8_0", 2048, 2048, 1, 1, 5, "portable", 0, 0)).toThrow(/bad tile/);
     expect(call("refMatmul")).toThrow(/argument 0 must be a string/);
     expect(call("refMatmul", "q8_0", new Float32Array(4), 16, 32, new Float32Array(32), 1)).toThrow(
       /argument 1 must be a Uint8Array/,

@@ -121,6 +121,7 @@ Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
     MatmulArgs a = parse(info);
     const KernelSet& k = set_from_name(str_arg(info, 6));
     TileShape tile{num_arg(info, 7).Int32Value(), num_arg(info, 8).Int32Value()};
+    if (tile.mr < 1 || tile.mr > 64 || tile.nc < 1 || tile.nc > 64) fail("bad tile: mr and nc must be 1..64");
     int64_t n0 = info.Length() > 9 ? num_arg(info, 9).Int64Value() : 0;
     int64_t n1 = info.Length() > 10 ? num_arg(info, 10).Int64Value() : a.N;
     WeightFormat f = storage_format_for(a.type);
@@ -296,6 +297,7 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
     const int threads = num_arg(info, 4).Int32Value(), iters = num_arg(info, 5).Int32Value();
     const KernelSet& k = set_from_name(str_arg(info, 6));
     TileShape tile{num_arg(info, 7).Int32Value(), num_arg(info, 8).Int32Value()};
+    if (tile.mr < 1 || tile.mr > 64 || tile.nc < 1 || tile.nc > 64) fail("bad tile: mr and nc must be 1..64");
     // Copies of the weights cycled through, so a run can stream from memory instead of the caches.
     const int copies = info.Length() > 9 ? num_arg(info, 9).Int32Value() : 1;
     if (copies < 1 || copies > 4096) fail("bad copies");
