@@ -124,6 +124,11 @@ void quantize_q8_K_row(const float* x, int64_t K, BlockQ8_K* out) {
 // are unsigned already (value q, offset 8 folded into the start value -8 * sum(x)); their products
 // are small (<= 2 * 15 * 127 per pair) so a whole 32-element block sums in int16 before one
 // vpmaddwd. Float accumulators are updated once per block with d_w * d_x.
+//
+// A block is walked one 8-row half at a time, its K steps unrolled by 2 only: unrolled whole (both
+// halves, all K steps) GCC hoisted every weight load and spilled the integer accumulators to the
+// stack. Measured with testing.benchMatmul (2048 x 2048, one thread, AMD Zen 4): Q8_0 +12% at M = 1
+// and +9% at M = 64, Q4_0 +56% and +22%.
 
 #ifdef GB_AVX2_VNNI
 constexpr bool kVnni = true;
@@ -186,12 +191,12 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
       for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = start;
     }
     if constexpr (Q4) {
-#pragma GCC unroll 4
-      for (int p = 0; p < 4; p++)
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; c++)
+#pragma GCC unroll 1
+      for (int h = 0; h < 2; h++)
 #pragma GCC unroll 2
-          for (int h = 0; h < 2; h++) {
+        for (int p = 0; p < 4; p++)
+#pragma GCC unroll 4
+          for (int c = 0; c < NC; c++) {
             const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
             if (h == 0) prefetch_weights(t + c * group_stride + p * 64);
             const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
@@ -209,12 +214,12 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
         }
       }
     } else {
-#pragma GCC unroll 8
-      for (int kg = 0; kg < 8; kg++)
-#pragma GCC unroll 4
-        for (int c = 0; c < NC; c++)
+#pragma GCC unroll 1
+      for (int h = 0; h < 2; h++)
 #pragma GCC unroll 2
-          for (int h = 0; h < 2; h++) {
+        for (int kg = 0; kg < 8; kg++)
+#pragma GCC unroll 4
+          for (int c = 0; c < NC; c++) {
             const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
             if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
             const __m256i uw = q8_unsigned(w);
