@@ -124,11 +124,6 @@ void quantize_q8_K_row(const float* x, int64_t K, BlockQ8_K* out) {
 // are unsigned already (value q, offset 8 folded into the start value -8 * sum(x)); their products
 // are small (<= 2 * 15 * 127 per pair) so a whole 32-element block sums in int16 before one
 // vpmaddwd. Float accumulators are updated once per block with d_w * d_x.
-//
-// A block is walked one 8-row half at a time, its K steps unrolled by 2 only: unrolled whole (both
-// halves, all K steps) GCC hoisted every weight load and spilled the integer accumulators to the
-// stack. Measured with testing.benchMatmul (2048 x 2048, one thread, AMD Zen 4): Q8_0 +12% at M = 1
-// and +9% at M = 64, Q4_0 +56% and +22%.
 
 #ifdef GB_AVX2_VNNI
 constexpr bool kVnni = true;
@@ -166,6 +161,32 @@ inline __m256i q8_step(__m256i acc, __m256i w, __m256i uw, const int8_t* x4) {
 #endif
 }
 
+// The order a tile visits the (K step, column group, 8-row half) cells of a block. One activation
+// row (decode, streaming the weights from memory): everything unrolled, both halves of each 64-byte
+// line back to back. Several rows (prefill, weights in cache): one half at a time, K steps unrolled
+// by 2, because unrolled whole GCC hoisted every weight load and spilled the integer accumulators.
+// benchMatmul on AMD Zen 4, one thread: Q8_0 +9%, Q4_0 +22% at M = 64. Decode keeps the order it
+// was measured with: an A/B of the new one streaming from memory was inconclusive on that VM (its
+// read bandwidth moved between 23 and 54 GB/s from one run to the next).
+template <int MR, int NC, int STEPS, class F>
+inline void walk_block(F&& cell) {
+  if constexpr (MR == 1) {
+#pragma GCC unroll 8
+    for (int s = 0; s < STEPS; s++)
+#pragma GCC unroll 4
+      for (int c = 0; c < NC; c++)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) cell(s, c, h);
+  } else {
+#pragma GCC unroll 1
+    for (int h = 0; h < 2; h++)
+#pragma GCC unroll 2
+      for (int s = 0; s < STEPS; s++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++) cell(s, c, h);
+  }
+}
+
 template <int MR, int NC, bool Q4>
 void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
               const int32_t* xs, int64_t K, float* y, int64_t ldy) {
@@ -191,18 +212,13 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
       for (int c = 0; c < NC; c++) iacc[r][c][0] = iacc[r][c][1] = start;
     }
     if constexpr (Q4) {
-#pragma GCC unroll 1
-      for (int h = 0; h < 2; h++)
-#pragma GCC unroll 2
-        for (int p = 0; p < 4; p++)
-#pragma GCC unroll 4
-          for (int c = 0; c < NC; c++) {
-            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
-            if (h == 0) prefetch_weights(t + c * group_stride + p * 64);
-            const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+      walk_block<MR, NC, 4>([&](int p, int c, int h) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
+        if (h == 0) prefetch_weights(t + c * group_stride + p * 64);
+        const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
 #pragma GCC unroll 8
-            for (int r = 0; r < MR; r++) iacc[r][c][h] = q4_step(iacc[r][c][h], lo, hi, xq + r * K + b * 32 + 8 * p);
-          }
+        for (int r = 0; r < MR; r++) iacc[r][c][h] = q4_step(iacc[r][c][h], lo, hi, xq + r * K + b * 32 + 8 * p);
+      });
       if constexpr (!kVnni) {
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
@@ -214,18 +230,13 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
         }
       }
     } else {
-#pragma GCC unroll 1
-      for (int h = 0; h < 2; h++)
-#pragma GCC unroll 2
-        for (int kg = 0; kg < 8; kg++)
-#pragma GCC unroll 4
-          for (int c = 0; c < NC; c++) {
-            const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
-            if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
-            const __m256i uw = q8_unsigned(w);
+      walk_block<MR, NC, 8>([&](int kg, int c, int h) {
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
+        if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
+        const __m256i uw = q8_unsigned(w);
 #pragma GCC unroll 8
-            for (int r = 0; r < MR; r++) iacc[r][c][h] = q8_step(iacc[r][c][h], w, uw, xq + r * K + b * 32 + kg * 4);
-          }
+        for (int r = 0; r < MR; r++) iacc[r][c][h] = q8_step(iacc[r][c][h], w, uw, xq + r * K + b * 32 + kg * 4);
+      });
     }
     (void)ones;
 #pragma GCC unroll 4
