@@ -34,6 +34,13 @@ std::string str_arg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+// The tile shape (mr, nc) at arguments i and i + 1; the driver divides by both.
+TileShape tile_arg(const Napi::CallbackInfo& info, size_t i) {
+  const TileShape tile{num_arg(info, i).Int32Value(), num_arg(info, i + 1).Int32Value()};
+  if (tile.mr < 1 || tile.mr > 64 || tile.nc < 1 || tile.nc > 64) fail("bad tile: mr and nc must be 1..64");
+  return tile;
+}
+
 template <typename A>
 A array_arg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const char* name) {
   if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type)
@@ -120,8 +127,7 @@ Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     MatmulArgs a = parse(info);
     const KernelSet& k = set_from_name(str_arg(info, 6));
-    TileShape tile{num_arg(info, 7).Int32Value(), num_arg(info, 8).Int32Value()};
-    if (tile.mr < 1 || tile.mr > 64 || tile.nc < 1 || tile.nc > 64) fail("bad tile: mr and nc must be 1..64");
+    const TileShape tile = tile_arg(info, 7);
     int64_t n0 = info.Length() > 9 ? num_arg(info, 9).Int64Value() : 0;
     int64_t n1 = info.Length() > 10 ? num_arg(info, 10).Int64Value() : a.N;
     WeightFormat f = storage_format_for(a.type);
@@ -296,8 +302,7 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
     const int64_t M = num_arg(info, 3).Int64Value();
     const int threads = num_arg(info, 4).Int32Value(), iters = num_arg(info, 5).Int32Value();
     const KernelSet& k = set_from_name(str_arg(info, 6));
-    TileShape tile{num_arg(info, 7).Int32Value(), num_arg(info, 8).Int32Value()};
-    if (tile.mr < 1 || tile.mr > 64 || tile.nc < 1 || tile.nc > 64) fail("bad tile: mr and nc must be 1..64");
+    const TileShape tile = tile_arg(info, 7);
     // Copies of the weights cycled through, so a run can stream from memory instead of the caches.
     const int copies = info.Length() > 9 ? num_arg(info, 9).Int32Value() : 1;
     if (copies < 1 || copies > 4096) fail("bad copies");
