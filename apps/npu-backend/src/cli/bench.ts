@@ -1,7 +1,10 @@
 /**
  * `gearbox bench`: engine throughput on a model file — prefill at several prompt lengths, decode at
  * several batch sizes (aggregate tok/s over all sequences of the batch), load time and peak RSS.
- * Each figure is the median of --repeat runs. Timings only; nothing here asserts a speed.
+ * Each figure is the median of --repeat runs, each prompt length after one untimed warm-up prefill
+ * of that length (as llama.cpp's llama-bench warms up before each test), so the first forward after
+ * load (cold caches, first touch of KV blocks) is not counted as a prefill speed. Timings only;
+ * nothing here asserts a speed.
  */
 import { defaultSampling, type Engine } from "../engine/engine.js";
 import { nativeEngine } from "../engine/native-engine.js";
@@ -12,7 +15,8 @@ const USAGE = `usage: gearbox bench --model FILE [--prompt-lengths 16,64,256] [-
                      [--repeat R] [--threads N] [--json]
 
 Measures prefill tok/s at each prompt length and decode tok/s at each batch size (the aggregate of
-all sequences), with load time and peak RSS. Figures are medians of --repeat runs (default 3).
+all sequences), with load time and peak RSS. Figures are medians of --repeat runs (default 3);
+each prompt length is run once untimed first (a warm-up, as llama-bench does).
 `;
 
 export interface BenchResult {
@@ -84,12 +88,12 @@ export async function benchModel(
     let salt = 0;
     for (const P of opts.promptLengths) {
       const times: number[] = [];
-      for (let r = 0; r < opts.repeat; r++) {
+      for (let r = -1; r < opts.repeat; r++) {
         const tokens = promptTokens(P, ++salt); // a new prompt each time: no prefix-cache hits
         const { seq } = await model.createSequence(greedy);
         const t = performance.now();
         await model.step([{ seq, tokens, sample: true }]);
-        times.push(performance.now() - t);
+        if (r >= 0) times.push(performance.now() - t); // r = -1: the warm-up, not timed
         await model.freeSequence(seq);
       }
       const ms = median(times);
