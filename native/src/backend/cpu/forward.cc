@@ -2,6 +2,8 @@
 // Each stage is one parallel region on the pool (rows or output columns split across threads).
 #include "backend/cpu/forward.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -48,16 +50,44 @@ inline void rope(float* v, int64_t n_heads, int64_t hd, const float* cos, const 
   }
 }
 
-// Thread ith's share of y = W . act over output columns, in whole micro-tile column groups.
-inline void matmul_part(const KernelSet& k, const Matrix& w, const void* act, int64_t M, float* y, TileShape tile,
-                        int ith, int nth) {
-  const int64_t unit = 16 * (tile.nc > 0 ? tile.nc : 1);
-  const int64_t units = (w.rows + unit - 1) / unit;
-  int64_t u0, u1;
-  split_range(units, ith, nth, &u0, &u1);
-  const int64_t n0 = u0 * unit, n1 = u1 * unit < w.rows ? u1 * unit : w.rows;
-  if (n1 > n0) k.matmul(w, act, M, y, w.rows, n0, n1, tile);
-}
+// One matmul y = W . act, its output columns handed out in chunks to the threads of a parallel
+// region as each asks for more (an atomic counter), as llama.cpp's CPU matmul does. A static
+// half-and-half split made every stage wait for the slower thread, and on shared machines (a
+// cloud vCPU's steal time, a busy core) one thread is often slower. Chunks are whole micro-tile
+// column groups, kChunksPerThread per thread on average; which thread computes a column never
+// changes its value.
+class MatmulJob {
+ public:
+  MatmulJob(const KernelSet& k, const Matrix& w, const void* act, int64_t M, float* y, TileShape tile, int nth)
+      : k_(k), w_(w), act_(act), M_(M), y_(y), tile_(tile) {
+    unit_ = 16 * (tile.nc > 0 ? tile.nc : 1);
+    const int64_t units = (w.rows + unit_ - 1) / unit_;
+    const int64_t want = static_cast<int64_t>(nth) * kChunksPerThread;
+    chunk_units_ = units > want ? (units + want - 1) / want : 1;
+    chunks_ = (units + chunk_units_ - 1) / chunk_units_;
+  }
+
+  // Every thread of the region calls this: it takes chunks until none are left.
+  void run() {
+    for (int64_t c = next_.fetch_add(1, std::memory_order_relaxed); c < chunks_;
+         c = next_.fetch_add(1, std::memory_order_relaxed)) {
+      const int64_t n0 = c * chunk_units_ * unit_;
+      const int64_t n1 = std::min(w_.rows, n0 + chunk_units_ * unit_);
+      k_.matmul(w_, act_, M_, y_, w_.rows, n0, n1, tile_);
+    }
+  }
+
+ private:
+  static constexpr int64_t kChunksPerThread = 4;
+  const KernelSet& k_;
+  const Matrix& w_;
+  const void* act_;
+  int64_t M_;
+  float* y_;
+  TileShape tile_;
+  int64_t unit_ = 16, chunk_units_ = 1, chunks_ = 0;
+  std::atomic<int64_t> next_{0};
+};
 
 class StageTimer {
  public:
@@ -143,6 +173,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
   const float eps = c.rms_eps;
   const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const size_t act_stride = A.act_stride;
+  const int nth = pool.size();
 
   float* x = plan.at<float>(A.x);        // (T, D) residual stream
   float* xn = plan.at<float>(A.xn);      // (T, D) normed input of a block / block output
@@ -212,11 +243,15 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     timer.mark(kProfNorm);
 
     // ---- Q, K, V projections: (T, D) -> (T, Dq), (T, Dkv), (T, Dkv)
-    pool.parallel([&](int ith, int nth) {
-      matmul_part(K, L.wq, qkv.of[0], Tm, q, plan.tile(l, kMatQ), ith, nth);
-      matmul_part(K, L.wk, qkv.of[1], Tm, k, plan.tile(l, kMatK), ith, nth);
-      matmul_part(K, L.wv, qkv.of[2], Tm, v, plan.tile(l, kMatV), ith, nth);
-    });
+    {
+      MatmulJob jq(K, L.wq, qkv.of[0], Tm, q, plan.tile(l, kMatQ), nth), jk(K, L.wk, qkv.of[1], Tm, k, plan.tile(l, kMatK), nth),
+          jv(K, L.wv, qkv.of[2], Tm, v, plan.tile(l, kMatV), nth);
+      pool.parallel([&](int, int) {
+        jq.run();
+        jk.run();
+        jv.run();
+      });
+    }
     timer.mark(kProfQKV);
 
     // ---- RoPE on q and k; K and V stored in the cache as f16
@@ -242,14 +277,18 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     timer.mark(kProfRope);
 
     // ---- causal grouped-query attention over each sequence's cached blocks
-    // One item per (token, KV head): its `group` query heads share every K and V load.
-    // As llama.cpp's CPU path: q and the softmax weights are rounded to f16 against f16 K and V.
-    pool.parallel([&](int ith, int nth) {
+    // One item per (token, KV head): its `group` query heads share every K and V load. Items are
+    // taken in order from a shared counter (later tokens cost more; see MatmulJob for why not a
+    // static split). As llama.cpp's CPU path: q and the softmax weights are rounded to f16 against
+    // f16 K and V.
+    std::atomic<int64_t> next_item{0};
+    pool.parallel([&](int ith, int) {
       float* scores = reinterpret_cast<float*>(plan.arena + A.scratch + static_cast<size_t>(ith) * A.scratch_per_thread);
       float* qf = scores + group * A.scores_stride;  // (group, hd)
       const uint16_t** kb = reinterpret_cast<const uint16_t**>(qf + group * hd);
       const uint16_t** vb = kb + (m.max_positions + 1);
-      for (int64_t item = ith; item < T * n_kv; item += nth) {
+      for (int64_t item = next_item.fetch_add(1, std::memory_order_relaxed); item < T * n_kv;
+           item = next_item.fetch_add(1, std::memory_order_relaxed)) {
         const int64_t t = item / n_kv, kvh = item % n_kv;
         const BatchToken& bt = b.tokens[static_cast<size_t>(t)];
         const BatchSeq& s = b.seqs[static_cast<size_t>(bt.seq)];
@@ -274,7 +313,10 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
       split_range(Tm, ith, nth, &t0, &t1);
       convert(wo, attn, Dq, Tm, t0, t1);
     });
-    pool.parallel([&](int ith, int nth) { matmul_part(K, L.wo, wo.of[0], Tm, xn, plan.tile(l, kMatO), ith, nth); });
+    {
+      MatmulJob jo(K, L.wo, wo.of[0], Tm, xn, plan.tile(l, kMatO), nth);
+      pool.parallel([&](int, int) { jo.run(); });
+    }
     timer.mark(kProfO);
 
     // ---- residual + FFN RMSNorm + conversion, by rows
@@ -292,10 +334,14 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     timer.mark(kProfNorm);
 
     // ---- gate and up projections: (T, D) -> (T, F) each
-    pool.parallel([&](int ith, int nth) {
-      matmul_part(K, L.w_gate, gu.of[0], Tm, gate, plan.tile(l, kMatGate), ith, nth);
-      matmul_part(K, L.w_up, gu.of[1], Tm, up, plan.tile(l, kMatUp), ith, nth);
-    });
+    {
+      MatmulJob jg(K, L.w_gate, gu.of[0], Tm, gate, plan.tile(l, kMatGate), nth),
+          ju(K, L.w_up, gu.of[1], Tm, up, plan.tile(l, kMatUp), nth);
+      pool.parallel([&](int, int) {
+        jg.run();
+        ju.run();
+      });
+    }
     timer.mark(kProfGateUp);
 
     // ---- SwiGLU: gate = silu(gate) * up; conversion for the down projection
@@ -310,7 +356,10 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     timer.mark(kProfSwiglu);
 
     // ---- down projection: (T, F) -> xn (T, D); residual added by the next stage
-    pool.parallel([&](int ith, int nth) { matmul_part(K, L.w_down, dn.of[0], Tm, xn, plan.tile(l, kMatDown), ith, nth); });
+    {
+      MatmulJob jd(K, L.w_down, dn.of[0], Tm, xn, plan.tile(l, kMatDown), nth);
+      pool.parallel([&](int, int) { jd.run(); });
+    }
     pending_residual = true;
     timer.mark(kProfDown);
   }
@@ -339,7 +388,8 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     split_range(S, ith, nth, &r0, &r1);
     convert(out, rows, D, S, r0, r1);
   });
-  pool.parallel([&](int ith, int nth) { matmul_part(K, W.output, out.of[0], S, logits, plan.output_tile, ith, nth); });
+  MatmulJob jout(K, W.output, out.of[0], S, logits, plan.output_tile, nth);
+  pool.parallel([&](int, int) { jout.run(); });
   timer.mark(kProfOutput);
 }
 
