@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "backend/cpu/matmul_job.h"
 #include "common/error.h"
 #include "kernels/act.h"
 #include "kernels/attention.h"
@@ -293,8 +294,8 @@ Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info) {
 }
 
 // benchMatmul(type, N, K, M, threads, iters, set, mr, nc) -> {ms, gbps, gops}: the engine's matmul
-// (random packed weights, N rows of K, M activation rows) split over a pool by column groups, the
-// way the forward pass splits it; median of `iters` runs after one warm-up.
+// (random packed weights, N rows of K, M activation rows) spread over a pool as the forward pass
+// spreads it (MatmulJob); median of `iters` runs after one warm-up.
 Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     GgmlType t = type_from_name(str_arg(info, 0));
@@ -340,14 +341,8 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
     for (int it = 0; it <= iters; it++) {
       m.data = static_cast<uint8_t*>(mem) + stride * static_cast<size_t>(it % copies);
       auto t0 = std::chrono::steady_clock::now();
-      pool.parallel([&](int ith, int nth) {
-        const int64_t unit = 16 * tile.nc;
-        const int64_t units = (N + unit - 1) / unit;
-        int64_t u0, u1;
-        split_range(units, ith, nth, &u0, &u1);
-        const int64_t n0 = u0 * unit, n1 = std::min(N, u1 * unit);
-        if (n1 > n0) k.matmul(m, act.data(), M, y.data(), N, n0, n1, tile);
-      });
+      MatmulJob job(k, m, act.data(), M, y.data(), tile, pool.size());
+      pool.parallel([&](int, int) { job.run(); });
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (it > 0) times.push_back(ms);
     }
