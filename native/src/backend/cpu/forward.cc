@@ -1,5 +1,6 @@
 // The forward pass: one straight-line function a reviewer can hold against the Llama 3 architecture.
-// Each stage is one parallel region on the pool (rows or output columns split across threads).
+// Each stage is one parallel region on the pool (rows split across threads, or output columns and
+// attention items handed out in chunks: matmul_job.h).
 #include "backend/cpu/forward.h"
 
 #include <algorithm>
@@ -206,8 +207,9 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
 
     // ---- Q, K, V projections: (T, D) -> (T, Dq), (T, Dkv), (T, Dkv)
     {
-      MatmulJob jq(K, L.wq, qkv.of[0], Tm, q, plan.tile(l, kMatQ), nth), jk(K, L.wk, qkv.of[1], Tm, k, plan.tile(l, kMatK), nth),
-          jv(K, L.wv, qkv.of[2], Tm, v, plan.tile(l, kMatV), nth);
+      MatmulJob jq(K, L.wq, qkv.of[0], Tm, q, plan.tile(l, kMatQ), nth);
+      MatmulJob jk(K, L.wk, qkv.of[1], Tm, k, plan.tile(l, kMatK), nth);
+      MatmulJob jv(K, L.wv, qkv.of[2], Tm, v, plan.tile(l, kMatV), nth);
       pool.parallel([&](int, int) {
         jq.run();
         jk.run();
@@ -297,8 +299,8 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
 
     // ---- gate and up projections: (T, D) -> (T, F) each
     {
-      MatmulJob jg(K, L.w_gate, gu.of[0], Tm, gate, plan.tile(l, kMatGate), nth),
-          ju(K, L.w_up, gu.of[1], Tm, up, plan.tile(l, kMatUp), nth);
+      MatmulJob jg(K, L.w_gate, gu.of[0], Tm, gate, plan.tile(l, kMatGate), nth);
+      MatmulJob ju(K, L.w_up, gu.of[1], Tm, up, plan.tile(l, kMatUp), nth);
       pool.parallel([&](int, int) {
         jg.run();
         ju.run();
