@@ -158,25 +158,27 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
       x0[r] = vld1q_s8(xq + r * K + b * 32);
       x1[r] = vld1q_s8(xq + r * K + b * 32 + 16);
     }
-    // One 4-row quarter of the groups at a time, so only MR x NC accumulators are live: with all
-    // four quarters at once (MR x NC x 4, two registers each in the plain set) GCC spilled them to
-    // the stack in every step of the 3x1 and 4x1 tiles (90 and 135 stack accesses per block in the
-    // generated dotprod code; none now). The quarters reread the block's lines from L1.
+    // Several activation rows (prefill): one 4-row quarter of the groups at a time (QN = 1), so
+    // only MR x NC accumulators are live; with all four quarters at once GCC spilled them to the
+    // stack in every step of the 3- and 4-row tiles. One row (decode, streaming the weights): all
+    // four quarters in one pass (QN = 4), as before, which spilled little and makes the plain
+    // set's lane broadcasts once per step instead of once per quarter.
+    constexpr int QN = MR == 1 ? 4 : 1;
 #pragma GCC unroll 1
-    for (int q = 0; q < 4; q++) {
-      typename Dot::Acc acc[MR][NC];
-      for (int r = 0; r < MR; r++)
-        for (int c = 0; c < NC; c++) acc[r][c] = Dot::zero();
+    for (int q0 = 0; q0 < 4; q0 += QN)
       for (int c = 0; c < NC; c++) {
-        const uint8_t* t = w0 + c * group_stride + b * TB + 32 + q * 16;
+        typename Dot::Acc acc[MR][QN];
+        for (int r = 0; r < MR; r++)
+          for (int q = 0; q < QN; q++) acc[r][q] = Dot::zero();
+        const uint8_t* t = w0 + c * group_stride + b * TB + 32 + q0 * 16;
         if constexpr (Q4) {
           // Vector p: low nibbles are group 2p, high nibbles group 2p + 1.
 #define GB_Q4_STEP(P, X, LA, LB)                                                              \
-  {                                                                                           \
-    const uint8x16_t v = vld1q_u8(t + (P) * 64);                                              \
+  for (int q = 0; q < QN; q++) {                                                              \
+    const uint8x16_t v = vld1q_u8(t + (P) * 64 + q * 16);                                     \
     const int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, low4));                              \
     const int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));                               \
-    for (int r = 0; r < MR; r++) Dot::template step2<LA, LB>(acc[r][c], lo, X[r], hi, X[r]); \
+    for (int r = 0; r < MR; r++) Dot::template step2<LA, LB>(acc[r][q], lo, X[r], hi, X[r]); \
   }
           GB_Q4_STEP(0, x0, 0, 1)
           GB_Q4_STEP(1, x0, 2, 3)
@@ -185,10 +187,10 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 #undef GB_Q4_STEP
         } else {
           // Vectors KG and KG + 1: groups L and L + 1 of X.
-#define GB_Q8_STEP(KG, X, L)                                                                   \
-  {                                                                                            \
-    const int8x16_t va = ld_s8(t + (KG) * 64), vb = ld_s8(t + (KG) * 64 + 64);                 \
-    for (int r = 0; r < MR; r++) Dot::template step2<L, L + 1>(acc[r][c], va, X[r], vb, X[r]); \
+#define GB_Q8_STEP(KG, X, L)                                                                      \
+  for (int q = 0; q < QN; q++) {                                                                  \
+    const int8x16_t va = ld_s8(t + (KG) * 64 + q * 16), vb = ld_s8(t + (KG) * 64 + 64 + q * 16); \
+    for (int r = 0; r < MR; r++) Dot::template step2<L, L + 1>(acc[r][q], va, X[r], vb, X[r]);   \
   }
           GB_Q8_STEP(0, x0, 0)
           GB_Q8_STEP(2, x0, 2)
@@ -196,17 +198,16 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
           GB_Q8_STEP(6, x1, 2)
 #undef GB_Q8_STEP
         }
-      }
-      for (int c = 0; c < NC; c++) {
         const uint16_t* sc = reinterpret_cast<const uint16_t*>(w0 + c * group_stride + b * TB);
-        const float32x4_t wd = ld_f16(sc + 4 * q);
-        for (int r = 0; r < MR; r++) {
-          const int32x4_t start = vdupq_n_s32(Q4 ? -8 * xs[r * nb + b] : 0);
-          const int32x4_t isum = vaddq_s32(Dot::finish(acc[r][c]), start);
-          facc[r][c][q] = vfmaq_f32(facc[r][c][q], vcvtq_f32_s32(isum), vmulq_n_f32(wd, xd[r * nb + b]));
+        for (int q = 0; q < QN; q++) {
+          const float32x4_t wd = ld_f16(sc + 4 * (q0 + q));
+          for (int r = 0; r < MR; r++) {
+            const int32x4_t start = vdupq_n_s32(Q4 ? -8 * xs[r * nb + b] : 0);
+            const int32x4_t isum = vaddq_s32(Dot::finish(acc[r][q]), start);
+            facc[r][c][q0 + q] = vfmaq_f32(facc[r][c][q0 + q], vcvtq_f32_s32(isum), vmulq_n_f32(wd, xd[r * nb + b]));
+          }
         }
       }
-    }
   }
   for (int r = 0; r < MR; r++)
     for (int c = 0; c < NC; c++)
