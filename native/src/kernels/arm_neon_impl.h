@@ -199,12 +199,14 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 #undef GB_Q8_STEP
         }
         const uint16_t* sc = reinterpret_cast<const uint16_t*>(w0 + c * group_stride + b * TB);
-        for (int q = 0; q < QN; q++) {
-          const float32x4_t wd = ld_f16(sc + 4 * (q0 + q));
-          for (int r = 0; r < MR; r++) {
-            const int32x4_t start = vdupq_n_s32(Q4 ? -8 * xs[r * nb + b] : 0);
+        float32x4_t wd[QN];
+        for (int q = 0; q < QN; q++) wd[q] = ld_f16(sc + 4 * (q0 + q));
+        for (int r = 0; r < MR; r++) {
+          const float xdr = xd[r * nb + b];
+          const int32x4_t start = vdupq_n_s32(Q4 ? -8 * xs[r * nb + b] : 0);
+          for (int q = 0; q < QN; q++) {
             const int32x4_t isum = vaddq_s32(Dot::finish(acc[r][q]), start);
-            facc[r][c][q0 + q] = vfmaq_f32(facc[r][c][q0 + q], vcvtq_f32_s32(isum), vmulq_n_f32(wd, xd[r * nb + b]));
+            facc[r][c][q0 + q] = vfmaq_f32(facc[r][c][q0 + q], vcvtq_f32_s32(isum), vmulq_n_f32(wd[q], xdr));
           }
         }
       }

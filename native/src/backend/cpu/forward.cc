@@ -3,7 +3,6 @@
 // attention items handed out in chunks: matmul_job.h).
 #include "backend/cpu/forward.h"
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
