@@ -1,6 +1,7 @@
 // Kernel test hooks: run any kernel set that this CPU supports on caller-provided data, beside the
 // plain reference, so the JS tests can sweep shapes and compare (apps/npu-backend/test/kernels.test.ts),
-// and measure the machine (memoryBandwidth, benchMatmul: bench/). Shipped in the production addon on
+// run the sampler on given logits (sampleDraws), and measure the machine (memoryBandwidth,
+// benchMatmul: bench/). Shipped in the production addon on
 // purpose (docs/engine.md, "Kernel test hooks"): they test the very objects that serve.
 #include "addon/testing.h"
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "addon/convert.h"
 #include "backend/cpu/matmul_job.h"
 #include "common/error.h"
 #include "kernels/act.h"
@@ -15,6 +17,7 @@
 #include "kernels/kernels.h"
 #include "kernels/pack.h"
 #include "kernels/ref.h"
+#include "sampler/sampler.h"
 #include "threads/pool.h"
 
 #include <algorithm>
@@ -353,6 +356,40 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
     o.Set("ms", ms);
     o.Set("gbps", static_cast<double>(pb) / (ms * 1e-3) / 1e9);
     o.Set("gops", 2.0 * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(M) / (ms * 1e-3) / 1e9);
+    return o;
+  });
+}
+
+// sampleDraws(logits, params, draws[, mask]) -> {counts: Int32Array, ms}: the engine's Sampler (the
+// same params conversion as createSequence) drawing `draws` times from one logit row, each draw on
+// a fresh copy of the row; counts per token. Params with penalties see the earlier draws, as in a
+// sequence. For checking the sampled distribution against the softmax it should follow.
+Napi::Value SampleDraws(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Float32Array logits = array_arg<Napi::Float32Array>(info, 0, napi_float32_array, "Float32Array");
+    const SamplingParams params = to_sampling(info[1]);
+    const int64_t draws = num_arg(info, 2).Int64Value();
+    const int64_t V = static_cast<int64_t>(logits.ElementLength());
+    if (V < 1 || draws < 1 || draws > 10000000) fail("bad sampleDraws arguments");
+    const uint32_t* mask = nullptr;
+    if (info.Length() > 3 && !info[3].IsUndefined()) {
+      Napi::Uint32Array m = array_arg<Napi::Uint32Array>(info, 3, napi_uint32_array, "Uint32Array");
+      if (static_cast<int64_t>(m.ElementLength()) != (V + 31) / 32) fail("the mask needs ceil(V / 32) words");
+      mask = m.Data();
+    }
+    Sampler sampler(params, V);
+    Napi::Int32Array counts = Napi::Int32Array::New(info.Env(), static_cast<size_t>(V));
+    std::memset(counts.Data(), 0, static_cast<size_t>(V) * sizeof(int32_t));
+    std::vector<float> work(static_cast<size_t>(V));
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t d = 0; d < draws; d++) {
+      std::memcpy(work.data(), logits.Data(), static_cast<size_t>(V) * sizeof(float));
+      counts[static_cast<size_t>(sampler.sample(work.data(), mask).token)]++;
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("counts", counts);
+    o.Set("ms", ms);
     return o;
   });
 }

@@ -13,4 +13,5 @@ Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info);
 Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info);
 Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info);
 Napi::Value BenchMatmul(const Napi::CallbackInfo& info);
+Napi::Value SampleDraws(const Napi::CallbackInfo& info);
 }  // namespace gb::addon

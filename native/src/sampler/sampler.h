@@ -53,6 +53,9 @@ class Sampler {
 
  private:
   double uniform();
+  // Draws a position from the weights w[0..n) (their sum given).
+  int64_t draw(const float* w, int64_t n, double sum);
+  int32_t sample_truncated(const float* logits, int64_t n, float mx, float inv_t);
 
   SamplingParams p_;
   int64_t n_vocab_;
@@ -62,6 +65,7 @@ class Sampler {
   std::vector<int32_t> seen_list_;
   std::vector<int32_t> idx_;
   std::vector<float> probs_;
+  std::vector<float> exps_;  // weights in token order (a full-vocabulary pass)
 };
 
 }  // namespace gb

@@ -203,6 +203,16 @@ export interface NativeTesting {
   ): { d: Float32Array; qs: Int8Array; bsums: Int16Array };
   /** GB/s of the best of `passes` read-only sweeps over `megabytes` with `threads` threads. */
   memoryBandwidth(megabytes: number, threads: number, passes?: number): number;
+  /**
+   * The engine's sampler drawing `draws` times from one logit row (a fresh copy each draw; one
+   * sampler, so penalties see earlier draws): how often each token came out, and the time taken.
+   */
+  sampleDraws(
+    logits: Float32Array,
+    params: NativeSamplingParams,
+    draws: number,
+    mask?: Uint32Array,
+  ): { counts: Int32Array; ms: number };
 }
 
 export interface NativeAddon {
