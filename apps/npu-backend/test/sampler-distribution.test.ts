@@ -5,7 +5,7 @@
  * whole-vocabulary path: one pass of exps in token order), with top-k, top-p and min-p (the sorted
  * path), and under a token mask. Each of the likely tokens must come out within 5 standard
  * deviations of its probability and the rest together likewise; tokens outside the support (cut,
- * masked, -inf) never. The draws are seeded, so the outcome is fixed. Checked to fail on a wrong
+ * masked, -inf) never. Greedy must take the first maximum. The draws are seeded, so the outcome is fixed. Checked to fail on a wrong
  * distribution: a temperature 3% off, or one token too many kept by top-k (20 sigma).
  */
 import { describe, expect, it } from "vitest";
@@ -120,6 +120,17 @@ describe("sampler distribution (32k vocabulary, seeded draws)", () => {
     for (let t = 0; t < V; t++) if (allowed(t)) (mask[t >> 5] as number) |= 1 << (t & 31);
     check({ temperature: 1, seed: 8 }, 10000, mask, allowed);
     check({ temperature: 1, topK: 5, seed: 9 }, 10000, mask, allowed);
+  });
+
+  it("greedy takes the first maximum, every time", () => {
+    let best = 0;
+    for (let t = 1; t < V; t++) if ((logits[t] as number) > (logits[best] as number)) best = t;
+    expect(T.sampleDraws(logits, { temperature: 0 }, 5).counts[best]).toBe(5);
+    const tied = logits.slice();
+    tied[31000] = 10;
+    tied[30001] = 10; // an equal maximum later in the vocabulary and one earlier: the earlier wins
+    tied[30000] = 10;
+    expect(T.sampleDraws(tied, { temperature: 0 }, 3).counts[30000]).toBe(3);
   });
 
   it("the same seed gives the same draws", () => {

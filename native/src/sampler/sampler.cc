@@ -265,9 +265,15 @@ SampleResult Sampler::sample(float* logits, const uint32_t* allowed) {
 
   int32_t chosen = 0;
   if (p_.temperature <= 0.f) {
-    // ---- greedy: first maximum
-    for (int64_t i = 1; i < V; i++)
-      if (logits[i] > logits[chosen]) chosen = static_cast<int32_t>(i);
+    // ---- greedy: the first maximum. The max in vectors, then its first position: the plain
+    // running argmax (a compare against a reloaded logits[chosen] per token) took 0.47 ms over
+    // 128k tokens, more than a whole temperature draw. NaNs never win; all NaN gives token 0.
+    const float mx = max_of(logits, V);
+    for (int64_t i = 0; i < V; i++)
+      if (logits[i] == mx) {
+        chosen = static_cast<int32_t>(i);
+        break;
+      }
   } else {
     // ---- temperature, then truncation on the tempered distribution
     const float inv_t = 1.f / p_.temperature;
