@@ -22,9 +22,10 @@ inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 // exp(a) for a <= 0 in float, relative error ~1e-7 (Cephes' expf: a = k ln 2 + r, |r| <= ln 2 / 2,
 // a degree-6 polynomial in r, then 2^k put into the exponent bits). Arguments below -87, -inf
 // (masked tokens) included, give exactly 0. Written once over GCC's generic vectors, 4 lanes (the
-// baseline width of SSE2 and NEON, which this file is built for), and the scalar tail computes the same operations: std::exp in double cost ~15 ns a token, ~2 ms a draw
-// over a 128k vocabulary. (Plain loops with these selects stay scalar: GCC keeps float compares
-// out of if-conversion unless -fno-trapping-math.)
+// baseline width of SSE2 and NEON, which this file is built for); the scalar tail computes the
+// same operations. std::exp in double cost ~15 ns a token, ~2 ms a draw over a 128k vocabulary.
+// (Plain loops with these selects stay scalar: GCC keeps float compares out of if-conversion
+// unless -fno-trapping-math.)
 typedef float F4 __attribute__((vector_size(16)));
 typedef int32_t I4 __attribute__((vector_size(16)));
 
