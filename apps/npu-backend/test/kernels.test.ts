@@ -9,20 +9,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { nativeAddon } from "../src/engine/native.js";
+import { rng } from "./support/rng.js";
 
 const T = nativeAddon().testing;
 const sets = T.kernelSets();
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random finite half with a magnitude in [2^(lo-15), 2^(hi-15)). */
 function half(r: () => number, lo: number, hi: number): number {

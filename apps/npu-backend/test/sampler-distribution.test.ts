@@ -11,21 +11,11 @@
 import { describe, expect, it } from "vitest";
 import { nativeAddon } from "../src/engine/native.js";
 import type { NativeSamplingParams } from "../src/engine/native-types.js";
+import { rng } from "./support/rng.js";
 
 const T = nativeAddon().testing;
 const V = 32000;
 const HEAD = 24;
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // 24 likely tokens spread over the vocabulary (logits 2..5) and a long tail (-4.5..-3.5) that
 // holds about half of the mass at temperature 1, so the tail's total is checked too.
