@@ -396,6 +396,12 @@ describe("test hooks reject bad arguments instead of crashing", () => {
       /argument 1 must be a Float32Array/,
     );
     expect(call("kernelQuantizeQ8", sets[0], "x")).toThrow(/must be a/);
+    expect(call("sampleDraws", [1, 2], {}, 1)).toThrow(/argument 0 must be a Float32Array/);
+    expect(call("sampleDraws", new Float32Array(4), { temperature: -1 }, 1)).toThrow(/temperature/);
+    expect(call("sampleDraws", new Float32Array(4), {}, 0)).toThrow(/bad sampleDraws arguments/);
+    expect(call("sampleDraws", new Float32Array(40), {}, 1, new Uint32Array(1))).toThrow(/ceil\(V \/ 32\)/);
+    // a mask that allows nothing is the sampler's own error, not a crash
+    expect(call("sampleDraws", new Float32Array(4), {}, 1, new Uint32Array(1))).toThrow(/allows no token/);
     // and the addon still works afterwards
     expect(T.kernelSets()).toEqual(sets);
   });

@@ -1,8 +1,8 @@
 // Kernel test hooks: run any kernel set that this CPU supports on caller-provided data, beside the
 // plain reference, so the JS tests can sweep shapes and compare (apps/npu-backend/test/kernels.test.ts),
 // run the sampler on given logits (sampleDraws), and measure the machine (memoryBandwidth,
-// benchMatmul: bench/). Shipped in the production addon on
-// purpose (docs/engine.md, "Kernel test hooks"): they test the very objects that serve.
+// benchMatmul: bench/). Shipped in the production addon on purpose (docs/engine.md, "Kernel test
+// hooks"): they test the very objects that serve.
 #include "addon/testing.h"
 
 #include <cmath>
