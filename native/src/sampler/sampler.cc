@@ -55,8 +55,8 @@ inline F exp_le0_t(F a) {
 
 inline float exp_le0(float a) { return exp_le0_t<float, int32_t>(a); }
 
-// out[i] = exp((x[i] - mx) * s) for i < n (mx >= every x[i], s > 0); returns their sum (in double).
-double exp_scaled(const float* x, int64_t n, float mx, float s, float* out) {
+// out[i] = exp((x[i] - mx) * s) for i < n (mx >= every x[i], s > 0).
+void exp_scaled(const float* x, int64_t n, float mx, float s, float* out) {
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) {
     F4 v;
@@ -65,10 +65,15 @@ double exp_scaled(const float* x, int64_t n, float mx, float s, float* out) {
     std::memcpy(out + i, &e, sizeof(e));
   }
   for (; i < n; i++) out[i] = exp_le0((x[i] - mx) * s);
+}
+
+// The sum of w[0..n) in double, four running sums (they vectorize).
+double sum_of(const float* w, int64_t n) {
   double sum[4] = {0, 0, 0, 0};
-  for (i = 0; i + 4 <= n; i += 4)
-    for (int j = 0; j < 4; j++) sum[j] += out[i + j];
-  for (; i < n; i++) sum[0] += out[i];
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; j++) sum[j] += w[i + j];
+  for (; i < n; i++) sum[0] += w[i];
   return (sum[0] + sum[1]) + (sum[2] + sum[3]);
 }
 
@@ -136,12 +141,18 @@ int32_t Sampler::sample_truncated(const float* logits, int64_t n, float mx, floa
   idx_.resize(static_cast<size_t>(V));
   for (int64_t i = 0; i < V; i++) idx_[static_cast<size_t>(i)] = static_cast<int32_t>(i);
   auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  auto weight = [&](int64_t i) { return exp_le0((logits[idx_[static_cast<size_t>(i)]] - mx) * inv_t); };
+  // The weight of the i-th candidate: over the whole vocabulary read from the pass that gave the
+  // total, over a top-k set computed as needed.
+  auto weight = [&](int64_t i) {
+    const int32_t t = idx_[static_cast<size_t>(i)];
+    return n == V ? exps_[static_cast<size_t>(t)] : exp_le0((logits[t] - mx) * inv_t);
+  };
   // Total mass of the whole (or top-k) set, needed for top-p before sorting everything.
   double total = 0;
   if (n == V) {
     exps_.resize(static_cast<size_t>(V));
-    total = exp_scaled(logits, V, mx, inv_t, exps_.data());
+    exp_scaled(logits, V, mx, inv_t, exps_.data());
+    total = sum_of(exps_.data(), V);
   } else {
     std::nth_element(idx_.begin(), idx_.begin() + n, idx_.end(), better);
     for (int64_t i = 0; i < n; i++) total += weight(i);
@@ -253,7 +264,8 @@ SampleResult Sampler::sample(float* logits, const uint32_t* allowed) {
   if (wants_logprobs) {
     const float mx = max_of(logits, V);
     exps_.resize(static_cast<size_t>(V));
-    log_z = mx + std::log(exp_scaled(logits, V, mx, 1.f, exps_.data()));
+    exp_scaled(logits, V, mx, 1.f, exps_.data());
+    log_z = mx + std::log(sum_of(exps_.data(), V));
     if (p_.top_logprobs > 0) {
       const int n = static_cast<int>(std::min<int64_t>(p_.top_logprobs, V));
       idx_.resize(static_cast<size_t>(V));
@@ -287,12 +299,10 @@ SampleResult Sampler::sample(float* logits, const uint32_t* allowed) {
       // weight relative to the best (exp(0) = 1) is at least min_p, the same set the sorted walk
       // keeps.
       exps_.resize(static_cast<size_t>(V));
-      double sum = exp_scaled(logits, V, mx, inv_t, exps_.data());
-      if (p_.min_p > 0.f) {
-        sum = 0;
-        for (float& e : exps_) sum += e = e < p_.min_p ? 0.f : e;
-      }
-      chosen = static_cast<int32_t>(draw(exps_.data(), V, sum));
+      exp_scaled(logits, V, mx, inv_t, exps_.data());
+      if (p_.min_p > 0.f)
+        for (float& e : exps_) e = e < p_.min_p ? 0.f : e;
+      chosen = static_cast<int32_t>(draw(exps_.data(), V, sum_of(exps_.data(), V)));
     } else {
       chosen = sample_truncated(logits, n, mx, inv_t);
     }
