@@ -176,12 +176,14 @@ std::vector<float> kernel_matmul(const KernelSet& k, const Packed& p, const std:
 const TileShape kTiles[] = {{1, 1}, {1, 4}, {2, 4}, {3, 3}, {4, 2}, {5, 3}, {6, 2}, {8, 2}, {12, 1}};
 
 void sweep_matmul(const std::vector<const KernelSet*>& sets, bool quick) {
-  const int64_t Ms[] = {1, 2, 3, 4, 5, 7, 8, 13, 16};
+  // 33 and 40: row counts from which a set may switch to its many-row tiles (AVX2: from 32).
+  const int64_t Ms[] = {1, 2, 3, 4, 5, 7, 8, 13, 16, 33, 40};
+  const int n_ms = static_cast<int>(sizeof(Ms) / sizeof(Ms[0]));
   for (size_t ti = 0; ti < sizeof(kTypes) / sizeof(kTypes[0]); ti++) {
     const TypeInfo& t = kTypes[ti];
     const bool kq = t.block == 256;
     // K: one block up to many (long integer accumulations); N: one row, whole 16-row groups, and
-    // ragged last groups; M (activation rows) cycles through 1..16 with odd counts and tile misfits.
+    // ragged last groups; M (activation rows) cycles through 1..40 with odd counts and tile misfits.
     std::vector<int64_t> Ks = kq ? std::vector<int64_t>{256, 512, 768, 1536}
                                  : std::vector<int64_t>{32, 64, 96, 160, 512, 1024};
     std::vector<int64_t> Ns = {1, 16, 20, 48, 67, 131};
@@ -195,7 +197,7 @@ void sweep_matmul(const std::vector<const KernelSet*>& sets, bool quick) {
     for (int64_t K : Ks)
       for (int64_t N : Ns) {
         const auto w = random_weights(t, N, K, seed++);
-        const int64_t M = Ms[mi++ % 9];
+        const int64_t M = Ms[mi++ % n_ms];
         const auto x = random_x(M, K, seed++);
         std::vector<float> ref(static_cast<size_t>(M * N));
         ref_matmul(t.type, w.data(), N, K, x.data(), M, ref.data());
@@ -241,33 +243,41 @@ void sweep_matmul(const std::vector<const KernelSet*>& sets, bool quick) {
           }
         }
       }
-    std::printf("  matmul %-5s %zu K x %zu N, M in {1..16}, %zu tiles, %zu sets: %ld checks\n", t.name, Ks.size(),
+    std::printf("  matmul %-5s %zu K x %zu N, M in {1..40}, %zu tiles, %zu sets: %ld checks\n", t.name, Ks.size(),
                 Ns.size(), sizeof(kTiles) / sizeof(kTiles[0]), sets.size(), g_checks - before);
   }
 }
 
 // The largest integer products: q8_0 weights of -128 against activations quantized to -127 or 127
-// (the plain NEON set adds two such products in int16 before widening: 2 * 16256 must not wrap).
+// (the plain NEON set adds two such products in int16 before widening: 2 * 16256 must not wrap; the
+// AVX2 set's many-row tiles turn -127 into ~(-127) = 126 and 127 into -128). 3 rows, and 36 for
+// the tiles a set uses from 32 rows on.
 void sweep_extremes(const std::vector<const KernelSet*>& sets) {
   const TypeInfo& t = kTypes[3];  // q8_0
-  const int64_t N = 32, K = 256, M = 3;
+  const int64_t N = 32, K = 256;
   std::vector<uint8_t> w(static_cast<size_t>(N * K / 32 * 34));
   for (int64_t b = 0; b < N * K / 32; b++) {
     put16(w.data() + b * 34, 0x3C00);  // d = 1
     std::memset(w.data() + b * 34 + 2, 0x80, 32);  // -128
   }
-  std::vector<float> x(static_cast<size_t>(M * K));
-  for (int64_t i = 0; i < M * K; i++) x[i] = (i / K == 1) ? 1.0f : (i / K == 0 ? -1.0f : (i % 2 ? 1.0f : -1.0f));
-  std::vector<float> ref(static_cast<size_t>(M * N));
-  ref_matmul(t.type, w.data(), N, K, x.data(), M, ref.data());
   const long before = g_checks;
-  for (const KernelSet* k : sets) {
-    const Packed p = pack(t, w, N, K, *k);
-    for (const TileShape& tile : kTiles) {
-      const auto y = kernel_matmul(*k, p, x, M, tile, 0, N);
-      for (int64_t i = 0; i < M * N; i++)
-        CHECK(std::fabs(y[i] - ref[i]) <= 1e-5 * std::fabs(ref[i]) + 1e-6, "%s q8_0 extremes tile=%dx%d at %lld: %g vs %g",
-              k->name, tile.mr, tile.nc, (long long)i, y[i], ref[i]);
+  for (const int64_t M : {int64_t{3}, int64_t{36}}) {
+    std::vector<float> x(static_cast<size_t>(M * K));
+    for (int64_t i = 0; i < M * K; i++) {
+      const int64_t row = (i / K) % 3;
+      x[i] = row == 1 ? 1.0f : (row == 0 ? -1.0f : (i % 2 ? 1.0f : -1.0f));
+    }
+    std::vector<float> ref(static_cast<size_t>(M * N));
+    ref_matmul(t.type, w.data(), N, K, x.data(), M, ref.data());
+    for (const KernelSet* k : sets) {
+      const Packed p = pack(t, w, N, K, *k);
+      for (const TileShape& tile : kTiles) {
+        const auto y = kernel_matmul(*k, p, x, M, tile, 0, N);
+        for (int64_t i = 0; i < M * N; i++)
+          CHECK(std::fabs(y[i] - ref[i]) <= 1e-5 * std::fabs(ref[i]) + 1e-6,
+                "%s q8_0 extremes M=%lld tile=%dx%d at %lld: %g vs %g", k->name, (long long)M, tile.mr, tile.nc,
+                (long long)i, y[i], ref[i]);
+      }
     }
   }
   std::printf("  matmul q8_0 extreme products (-128 x +-127), %zu sets: %ld checks\n", sets.size(), g_checks - before);

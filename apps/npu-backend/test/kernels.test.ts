@@ -135,7 +135,9 @@ describe("matmul kernels vs the plain reference", () => {
     const kq = type.endsWith("_K");
     const Ks = kq ? [256, 512, 768] : [32, 64, 96, 160, 512];
     const Ns = [16, 20, 48, 67];
-    const Ms = [1, 2, 3, 4, 5, 7, 8, 13, 16];
+    // 33 and 40: row counts from which a set may switch to its many-row tiles (the AVX2 set's
+    // XS tiles start at 32 rows).
+    const Ms = [1, 2, 3, 4, 5, 7, 8, 13, 16, 33, 40];
     it(`${type}: every set, shape and tile matches the reference`, () => {
       let seed = 1;
       let checked = 0;
@@ -167,6 +169,55 @@ describe("matmul kernels vs the plain reference", () => {
       expect(checked).toBeGreaterThan(1000);
     });
   }
+
+  it("q8_0: many activation rows give exactly the one-row results, at the integer extremes", () => {
+    // Weights of -128, -127 and 127 and activations that quantize to +-127 push every int16 pair
+    // of the vpmaddubsw-based tiles to its bound (the AVX2 sign trick and its XOR form for many
+    // rows). The integer sums are exact either way and the float epilogue is the same per row, so
+    // a row's result must not depend on how many rows were computed beside it.
+    const N = 48;
+    const K = 512;
+    const r = rng(42);
+    for (const mode of ["extreme", "random"]) {
+      const w = new Uint8Array((N * K * 34) / 32);
+      const dv = new DataView(w.buffer);
+      for (let b = 0; b < (N * K) / 32; b++) {
+        dv.setUint16(b * 34, half(r, 4, 10), true);
+        for (let j = 0; j < 32; j++) {
+          const v = r();
+          const q = mode === "extreme" ? (v < 0.5 ? -128 : v < 0.75 ? 127 : -127) : Math.floor(v * 256) - 128;
+          dv.setInt8(b * 34 + 2 + j, q);
+        }
+      }
+      for (const M of [33, 64]) {
+        const x = new Float32Array(M * K);
+        for (let i = 0; i < x.length; i++) x[i] = mode === "extreme" ? (r() < 0.5 ? -1 : 1) : (r() - 0.5) * 4;
+        const ref = T.refMatmul("q8_0", w, N, K, x, M);
+        const { abs } = exact("q8_0", w, N, K, x, M);
+        for (const set of sets)
+          for (const [mr, nc] of [
+            [4, 1],
+            [2, 2],
+            [3, 1],
+          ] as const) {
+            const y = T.kernelMatmul("q8_0", w, N, K, x, M, set, mr, nc);
+            for (let m = 0; m < M; m++) {
+              const one = T.kernelMatmul("q8_0", w, N, K, x.subarray(m * K, (m + 1) * K), 1, set, 1, 1);
+              for (let n = 0; n < N; n++) {
+                const i = m * N + n;
+                if (y[i] !== one[n])
+                  throw new Error(
+                    `${mode} ${set} M=${M} tile=${mr}x${nc} row ${m} col ${n}: ${y[i]} vs ${one[n]}`,
+                  );
+                expect(Math.abs((y[i] as number) - (ref[i] as number))).toBeLessThanOrEqual(
+                  1e-5 * (abs[i] as number) + 1e-6,
+                );
+              }
+            }
+          }
+      }
+    }
+  });
 
   it("computes only the requested column range (ending inside a 16-row tile)", () => {
     const N = 64;

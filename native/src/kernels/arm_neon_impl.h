@@ -145,7 +145,7 @@ inline int8x16_t ld_s8(const uint8_t* p) { return vreinterpretq_s8_u8(vld1q_u8(p
 
 template <class Dot, int MR, int NC, bool Q4>
 void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
-              const int32_t* xs, int64_t K, float* y, int64_t ldy) {
+              const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* /*wsum: none here*/) {
   constexpr int64_t TB = Q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
   float32x4_t facc[MR][NC][4];
   for (int r = 0; r < MR; r++)

@@ -23,8 +23,13 @@
 //   static constexpr int kBf16Step;                   0 when the set has no bf16 dot, else also
 //   static float dot_bf16(const uint16_t*, const uint16_t*, int64_t K);
 //   static int tile_variants(WeightFormat, int64_t M, TileShape*, int cap);
+// and may provide (drive_x16 then computes them per 16-row group and passes them to the tiles):
+//   static void q8_weight_sums(const uint8_t* group, int64_t nb, int32_t* out);  see WeightSums
+//   static constexpr int64_t kWeightSumsMinM;         activation rows from which they pay off
 #pragma once
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/act.h"
 #include "kernels/kernels.h"
@@ -35,8 +40,25 @@ namespace {
 
 // Q8_0x16 / Q4_0x16 micro-kernel: y[r, c*16 + j] for r < mr, c < nc, j < 16, from nc consecutive
 // 16-row groups starting at w0 (group_stride bytes apart) and mr activation rows (row stride K).
+// wsum: the Isa's per-group weight sums for these nc groups (nb * 16 int32 each, one group after
+// the other), or null when the Isa has none or the driver did not compute them for this call.
 using X16Tile = void (*)(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
-                         const int32_t* xs, int64_t K, float* y, int64_t ldy);
+                         const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* wsum);
+// Optional per-Isa precomputation over one Q8_0x16 group (nb blocks): 16 int32 per block, which
+// the Isa's tiles read as a block's starting integer sums (see x86_avx2.cc). Computed once per
+// group and matmul call, so it pays off only when many activation rows pass over the group.
+using WeightSums = void (*)(const uint8_t* group, int64_t nb, int32_t* out);
+
+template <class I, class = void>
+struct WeightSumsOf {
+  static constexpr WeightSums fn = nullptr;
+  static constexpr int64_t min_m = 0;
+};
+template <class I>
+struct WeightSumsOf<I, std::void_t<decltype(I::q8_weight_sums)>> {
+  static constexpr WeightSums fn = I::q8_weight_sums;
+  static constexpr int64_t min_m = I::kWeightSumsMinM;
+};
 // Q4_Kx16 / Q6_Kx16 micro-kernel: mr activation rows (nb super-blocks each) x one 16-row group.
 using KqTile = void (*)(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy);
 
@@ -70,9 +92,16 @@ void drive_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ld
   const int NC = clamp_int(tile.nc, 1, Isa::max_nc(MR));
   const int64_t g0 = n0 / 16, g1 = (n1 + 15) / 16;
   alignas(64) float tmp[kDriverMaxMR * 16 * kDriverMaxNC];
+  // Weight sums for the groups of one tile column, reused by every row tile that passes over them.
+  constexpr WeightSums sums_fn = WeightSumsOf<Isa>::fn;
+  const bool sums = sums_fn != nullptr && !q4 && MR >= 2 && M >= WeightSumsOf<Isa>::min_m;
+  thread_local std::vector<int32_t> sums_buf;
+  if (sums && sums_buf.size() < static_cast<size_t>(NC * nb * 16)) sums_buf.resize(static_cast<size_t>(NC * nb * 16));
   for (int64_t g = g0; g < g1; g += NC) {
     const int nc = static_cast<int>(g1 - g < NC ? g1 - g : NC);
     const bool edge = g + nc == g1 && n1 % 16 != 0;
+    if (sums)
+      for (int c = 0; c < nc; c++) sums_fn(w.data + (g + c) * group_stride, nb, sums_buf.data() + c * nb * 16);
     for (int64_t m = 0; m < M; m += MR) {
       const int mr = static_cast<int>(M - m < MR ? M - m : MR);
       const int step = nc < Isa::max_nc(mr) ? nc : Isa::max_nc(mr);
@@ -81,10 +110,11 @@ void drive_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ld
         const X16Tile fn = Isa::x16_tile(q4, mr, ncc);
         const int64_t col = (g + c0) * 16;
         const uint8_t* wp = w.data + (g + c0) * group_stride;
+        const int32_t* ws = sums ? sums_buf.data() + c0 * nb * 16 : nullptr;
         if (!edge || c0 + ncc < nc) {
-          fn(wp, group_stride, nb, a.qs + m * K, a.d + m * nb, a.s + m * nb, K, y + m * ldy + col, ldy);
+          fn(wp, group_stride, nb, a.qs + m * K, a.d + m * nb, a.s + m * nb, K, y + m * ldy + col, ldy, ws);
         } else {
-          fn(wp, group_stride, nb, a.qs + m * K, a.d + m * nb, a.s + m * nb, K, tmp, ncc * 16);
+          fn(wp, group_stride, nb, a.qs + m * K, a.d + m * nb, a.s + m * nb, K, tmp, ncc * 16, ws);
           keep_columns(tmp, ncc * 16, mr, y + m * ldy, ldy, col, n1);
         }
       }

@@ -84,7 +84,7 @@ void quantize_q8_K_row(const float* x, int64_t K, BlockQ8_K* out) {
 
 template <int MR, int NC, bool Q4>
 void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
-              const int32_t* xs, int64_t K, float* y, int64_t ldy) {
+              const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* /*wsum: none here*/) {
   constexpr int64_t TB = Q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
   constexpr int OFF = Q4 ? 8 : 128;
   __m512 facc[MR][NC];
