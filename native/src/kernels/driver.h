@@ -100,9 +100,14 @@ void drive_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ld
   for (int64_t g = g0; g < g1; g += NC) {
     const int nc = static_cast<int>(g1 - g < NC ? g1 - g : NC);
     const bool edge = g + nc == g1 && n1 % 16 != 0;
-    if (sums)
-      for (int c = 0; c < nc; c++) sums_fn(w.data + (g + c) * group_stride, nb, sums_buf.data() + c * nb * 16);
+    // The first row tile runs without the sums and brings the groups in from memory with its
+    // compute overlapped; the sums are then taken from the cache for the row tiles after it.
+    bool have_sums = false;
     for (int64_t m = 0; m < M; m += MR) {
+      if (sums && m > 0 && !have_sums) {
+        for (int c = 0; c < nc; c++) sums_fn(w.data + (g + c) * group_stride, nb, sums_buf.data() + c * nb * 16);
+        have_sums = true;
+      }
       const int mr = static_cast<int>(M - m < MR ? M - m : MR);
       const int step = nc < Isa::max_nc(mr) ? nc : Isa::max_nc(mr);
       for (int c0 = 0; c0 < nc; c0 += step) {
@@ -110,7 +115,7 @@ void drive_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ld
         const X16Tile fn = Isa::x16_tile(q4, mr, ncc);
         const int64_t col = (g + c0) * 16;
         const uint8_t* wp = w.data + (g + c0) * group_stride;
-        const int32_t* ws = sums ? sums_buf.data() + c0 * nb * 16 : nullptr;
+        const int32_t* ws = have_sums ? sums_buf.data() + c0 * nb * 16 : nullptr;
         if (!edge || c0 + ncc < nc) {
           fn(wp, group_stride, nb, a.qs + m * K, a.d + m * nb, a.s + m * nb, K, y + m * ldy + col, ldy, ws);
         } else {
