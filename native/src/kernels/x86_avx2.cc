@@ -162,6 +162,12 @@ inline __m256i q8_step(__m256i acc, __m256i w, __m256i uw, const int8_t* x4) {
 #endif
 }
 
+// Q8_0 in the XS tiles (tile_x16_impl): aw = |w|, neg = (w < 0 ? -1 : 0), x4 the row's 4 bytes.
+inline __m256i q8_xor_step(__m256i acc, __m256i aw, __m256i neg, const int8_t* x4) {
+  const __m256i sx = _mm256_xor_si256(bcast4(x4), neg);
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1)));
+}
+
 // The order a tile visits the (K step, column group, 8-row half) cells of a block. One activation
 // row (decode, streaming the weights from memory): everything unrolled, both halves of each 64-byte
 // line back to back. Several rows (prefill, weights in cache): one half at a time, K steps unrolled
@@ -251,24 +257,19 @@ void tile_x16_impl(const uint8_t* w0, int64_t group_stride, int64_t nb, const in
             for (int h = 0; h < 2; h++) iacc[r][c][h] = _mm256_add_epi32(_mm256_madd_epi16(iacc[r][c][h], ones), start);
         }
       }
-    } else if constexpr (XS) {
-      walk_block<MR, NC, 8>([&](int kg, int c, int h) {
-        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
-        if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
-        const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-          const __m256i sx = _mm256_xor_si256(bcast4(xq + r * K + b * 32 + kg * 4), neg);
-          iacc[r][c][h] = _mm256_add_epi32(iacc[r][c][h], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones));
-        }
-      });
     } else {
       walk_block<MR, NC, 8>([&](int kg, int c, int h) {
         const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
         if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
-        const __m256i uw = q8_unsigned(w);
+        if constexpr (XS) {
+          const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) iacc[r][c][h] = q8_step(iacc[r][c][h], w, uw, xq + r * K + b * 32 + kg * 4);
+          for (int r = 0; r < MR; r++) iacc[r][c][h] = q8_xor_step(iacc[r][c][h], aw, neg, xq + r * K + b * 32 + kg * 4);
+        } else {
+          const __m256i uw = q8_unsigned(w);
+#pragma GCC unroll 8
+          for (int r = 0; r < MR; r++) iacc[r][c][h] = q8_step(iacc[r][c][h], w, uw, xq + r * K + b * 32 + kg * 4);
+        }
       });
     }
     (void)ones;
