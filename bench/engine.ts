@@ -217,7 +217,7 @@ async function main() {
     ? `llama.cpp's llama-bench / llama-batched-bench from \`${o["llama-bin"]}\``
     : "llama.cpp through node-llama-cpp 3.21.1 (its prebuilt binary)";
   lines.push(
-    `Machine: ${cpu}, ${threads} threads; read bandwidth ${bw.toFixed(1)} GB/s at the start (${threads} threads, 2 GiB buffer, best of 5; probed again after every gearbox run). ` +
+    `Machine: ${cpu}, ${threads} threads; read bandwidth ${bw.toFixed(1)} GB/s at the start (${threads} threads, 2 GiB buffer, best of 5 sweeps each of plain and prefetched reads; probed again after every gearbox run). ` +
       `gearbox kernel set: ${o.isa ?? "this CPU's best"}; anchor: ${anchor}.`,
   );
   lines.push("");

@@ -453,6 +453,11 @@ describe("test hooks reject bad arguments instead of crashing", () => {
     expect(call("sampleDraws", new Float32Array(40), {}, 1, new Uint32Array(1))).toThrow(/ceil\(V \/ 32\)/);
     // a mask that allows nothing is the sampler's own error, not a crash
     expect(call("sampleDraws", new Float32Array(4), {}, 1, new Uint32Array(1))).toThrow(/allows no token/);
+    expect(call("memoryBandwidth", 8, 2, 1)).toThrow(/bad bandwidth arguments/);
+    expect(call("memoryBandwidth", 64, 0, 1)).toThrow(/bad bandwidth arguments/);
+    // the bench's read-bandwidth probe (plain and prefetched sweeps) gives a rate, not NaN or 0
+    const gbs = call("memoryBandwidth", 64, 2, 1)() as number;
+    expect(Number.isFinite(gbs) && gbs > 0.1).toBe(true);
     // and the addon still works afterwards
     expect(T.kernelSets()).toEqual(sets);
   });

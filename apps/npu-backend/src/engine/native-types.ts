@@ -201,7 +201,10 @@ export interface NativeTesting {
     x: Float32Array,
     K: number,
   ): { d: Float32Array; qs: Int8Array; bsums: Int16Array };
-  /** GB/s of the best of `passes` read-only sweeps over `megabytes` with `threads` threads. */
+  /**
+   * GB/s of the best read-only sweep over `megabytes` with `threads` threads: `passes` sweeps each of
+   * plain loads and of loads with a software prefetch 4 or 8 KiB ahead.
+   */
   memoryBandwidth(megabytes: number, threads: number, passes?: number): number;
   /**
    * The engine's sampler drawing `draws` times from one logit row (a fresh copy each draw; one
