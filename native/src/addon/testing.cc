@@ -430,14 +430,9 @@ Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info) {
         int64_t b, e;
         split_range(static_cast<int64_t>(n / 8), ith, nth, &b, &e);
         uint64_t acc[8] = {0};
-        if (ahead == 0) {
-          for (int64_t i = b; i < e; i++)
-            for (int j = 0; j < 8; j++) acc[j] += words[i * 8 + j];
-        } else {
-          for (int64_t i = b; i < e; i++) {
-            __builtin_prefetch(words + (i + ahead) * 8, 0, 3);  // past the end: a no-op, never a fault
-            for (int j = 0; j < 8; j++) acc[j] += words[i * 8 + j];
-          }
+        for (int64_t i = b; i < e; i++) {
+          if (ahead != 0) __builtin_prefetch(words + (i + ahead) * 8, 0, 3);  // past the end: a no-op, never a fault
+          for (int j = 0; j < 8; j++) acc[j] += words[i * 8 + j];
         }
         for (int j = 0; j < 8; j++) sinks[static_cast<size_t>(ith) * 8 + j] += acc[j];
       });

@@ -102,12 +102,10 @@ void drive_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ld
     const bool edge = g + nc == g1 && n1 % 16 != 0;
     // The first row tile runs without the sums and brings the groups in from memory with its
     // compute overlapped; the sums are then taken from the cache for the row tiles after it.
-    bool have_sums = false;
     for (int64_t m = 0; m < M; m += MR) {
-      if (sums && m > 0 && !have_sums) {
+      const bool have_sums = sums && m > 0;
+      if (sums && m == MR)
         for (int c = 0; c < nc; c++) sums_fn(w.data + (g + c) * group_stride, nb, sums_buf.data() + c * nb * 16);
-        have_sums = true;
-      }
       const int mr = static_cast<int>(M - m < MR ? M - m : MR);
       const int step = nc < Isa::max_nc(mr) ? nc : Isa::max_nc(mr);
       for (int c0 = 0; c0 < nc; c0 += step) {
