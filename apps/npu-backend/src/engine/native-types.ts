@@ -202,10 +202,12 @@ export interface NativeTesting {
     K: number,
   ): { d: Float32Array; qs: Int8Array; bsums: Int16Array };
   /**
-   * GB/s of the best read-only sweep over `megabytes` with `threads` threads: `passes` sweeps each of
-   * plain loads and of loads with a software prefetch 4 or 8 KiB ahead.
+   * Read bandwidth in GB/s over `megabytes` with `threads` threads: `passes` passes, each a sweep of
+   * plain loads and of loads with a software prefetch 4 or 8 KiB ahead, rated by its fastest.
+   * `best` is the fastest single sweep (a shared host's best moment), `median` the median pass (its
+   * typical rate, which a decode of several seconds sees).
    */
-  memoryBandwidth(megabytes: number, threads: number, passes?: number): number;
+  memoryBandwidth(megabytes: number, threads: number, passes?: number): { best: number; median: number };
   /**
    * The engine's sampler drawing `draws` times from one logit row (a fresh copy each draw; one
    * sampler, so penalties see earlier draws): how often each token came out, and the time taken.
