@@ -416,11 +416,10 @@ struct NeonTables {
     }
     if (f != WeightFormat::Q8_0x16 && f != WeightFormat::Q4_0x16)
       return kernels_portable()->tile_variants(f, M, out, cap);
-    static const TileShape one[] = {{1, 2}, {1, 4}, {1, 1}};
     static const TileShape two[] = {{2, 2}, {2, 1}, {1, 4}};
     static const TileShape three[] = {{3, 1}, {1, 4}, {2, 2}};
     static const TileShape many[] = {{4, 1}, {2, 2}, {3, 1}, {1, 4}};
-    if (M <= 1) return copy_variants(one, 3, out, cap);
+    if (M <= 1) return copy_variants(&kDecodeTile, 1, out, cap);
     if (M == 2) return copy_variants(two, 3, out, cap);
     if (M == 3) return copy_variants(three, 3, out, cap);
     return copy_variants(many, 4, out, cap);

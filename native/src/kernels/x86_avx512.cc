@@ -385,12 +385,9 @@ int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
     return k;
   }
   if (f != WeightFormat::Q8_0x16 && f != WeightFormat::Q4_0x16) return kernels_portable()->tile_variants(f, M, out, cap);
-  static const TileShape small[] = {{1, 4}, {1, 2}, {1, 1}};
-  static const TileShape mid[] = {{4, 2}, {4, 3}, {2, 4}, {4, 4}, {3, 3}};
+  if (M <= 1) return copy_variants(&kDecodeTile, 1, out, cap);
   static const TileShape large[] = {{6, 2}, {4, 3}, {4, 2}, {8, 2}, {8, 1}, {12, 1}, {5, 3}};
-  const TileShape* list = M <= 1 ? small : (M <= 4 ? mid : large);
-  int n = M <= 1 ? 3 : (M <= 4 ? 5 : 7);
-  if (M > 1 && M <= 4) {
+  if (M <= 4) {
     // Prefer a row tile equal to M so no rows are wasted.
     int k = 0;
     static const int ncs[] = {4, 2, 3, 1};
@@ -399,9 +396,7 @@ int tile_variants(WeightFormat f, int64_t M, TileShape* out, int cap) {
     }
     return k;
   }
-  int k = 0;
-  for (int i = 0; i < n && k < cap; i++) out[k++] = list[i];
-  return k;
+  return copy_variants(large, 7, out, cap);
 }
 
 struct Isa {
