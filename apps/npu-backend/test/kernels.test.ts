@@ -243,6 +243,23 @@ describe("matmul kernels vs the plain reference", () => {
   });
 });
 
+describe("tile choices offered to autotune", () => {
+  it("decode of one sequence gets only the 1 x 1 tile on every vector set; prefill gets several", () => {
+    // 1 x 1 keeps one contiguous weight stream per thread (docs/engine.md); autotune times on
+    // weights in cache and would pick a wider tile if it were offered.
+    for (const set of sets.filter((s) => s !== "portable")) {
+      for (const type of ["q8_0", "q4_0"]) {
+        expect(T.tileVariants(set, type, 1), `${set} ${type}`).toEqual([[1, 1]]);
+        const many = T.tileVariants(set, type, 64);
+        expect(many.length, `${set} ${type} M=64`).toBeGreaterThan(1);
+        expect(many.every(([mr, nc]) => mr >= 1 && nc >= 1)).toBe(true);
+      }
+    }
+    expect(() => T.tileVariants("avx9", "q8_0", 1)).toThrow();
+    expect(() => T.tileVariants("portable", "q8_0", 0)).toThrow(/bad row count/);
+  });
+});
+
 describe("embedding rows through the packed layouts", () => {
   for (const type of Object.keys(BLOCK)) {
     it(`${type}: get_row equals the reference dequantization exactly`, () => {

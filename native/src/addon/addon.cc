@@ -92,6 +92,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isa", Napi::Function::New(env, Isa));
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("kernelSets", Napi::Function::New(env, KernelSets));
+  testing.Set("tileVariants", Napi::Function::New(env, TileVariants));
   testing.Set("refMatmul", Napi::Function::New(env, RefMatmul));
   testing.Set("kernelMatmul", Napi::Function::New(env, KernelMatmul));
   testing.Set("kernelGetRow", Napi::Function::New(env, KernelGetRow));

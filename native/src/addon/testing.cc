@@ -114,6 +114,27 @@ Napi::Value KernelSets(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// tileVariants(set, type, M) -> [[mr, nc], ...]: the tiles a kernel set offers autotune for a weight
+// type at M activation rows, the default first.
+Napi::Value TileVariants(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const KernelSet& k = set_from_name(str_arg(info, 0));
+    const WeightFormat f = storage_format_for(type_from_name(str_arg(info, 1)));
+    const int64_t M = num_arg(info, 2).Int64Value();
+    if (M < 1) fail("bad row count");
+    TileShape t[16];
+    const int n = k.tile_variants(f, M, t, 16);
+    Napi::Array a = Napi::Array::New(info.Env(), static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) {
+      Napi::Array s = Napi::Array::New(info.Env(), 2);
+      s.Set(0u, t[i].mr);
+      s.Set(1u, t[i].nc);
+      a.Set(static_cast<uint32_t>(i), s);
+    }
+    return a;
+  });
+}
+
 // refMatmul(type, weights, N, K, x, M) -> Float32Array(M * N), the plain reference.
 Napi::Value RefMatmul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {

@@ -3,6 +3,7 @@
 
 namespace gb::addon {
 Napi::Value KernelSets(const Napi::CallbackInfo& info);
+Napi::Value TileVariants(const Napi::CallbackInfo& info);
 Napi::Value RefMatmul(const Napi::CallbackInfo& info);
 Napi::Value KernelMatmul(const Napi::CallbackInfo& info);
 Napi::Value KernelGetRow(const Napi::CallbackInfo& info);

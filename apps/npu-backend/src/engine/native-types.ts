@@ -148,6 +148,8 @@ export interface NativeModel {
 /** Kernel test hooks (tests compare every kernel set against the plain reference). */
 export interface NativeTesting {
   kernelSets(): string[];
+  /** The tiles a kernel set offers autotune for a weight type at M activation rows, default first. */
+  tileVariants(set: string, type: string, M: number): Array<[mr: number, nc: number]>;
   refMatmul(
     type: string,
     weights: Uint8Array,
