@@ -35,6 +35,13 @@ async function prefill(model: EngineModel, n: number) {
   return r?.logits as Float32Array;
 }
 
+/** The plan file's checksum (plan_store.cc): FNV-1a over 64 bits, from that file's offset basis. */
+function fnv64(text: string): string {
+  let h = 1469598103934665603n;
+  for (const b of Buffer.from(text, "utf8")) h = ((h ^ BigInt(b)) * 1099511628211n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, "0");
+}
+
 const gear = (model: EngineModel, phase: string, bucket: number) => {
   const g = model.gearReport().gears.find((x) => x.phase === phase && x.bucket === bucket);
   if (!g) throw new Error(`no gear ${phase} ${bucket}`);
@@ -135,6 +142,34 @@ describe("gears", () => {
     const again = await load(opts);
     expect(again.gearReport().cacheStatus).toMatch(/^warm/);
     await again.close();
+  });
+
+  it("drops a persisted tile this build no longer offers (an older build's decode tile) and chooses again", async () => {
+    const cacheDir = join(dir, "plans-stale");
+    const opts: GearOptions = { prefill: [16], decodeBatch: [1], warm: "all", cacheDir };
+    await (await load(opts)).close();
+    const [file] = (await readdir(cacheDir)).filter((f) => f.endsWith(".gears"));
+    if (!file) throw new Error("no plan file written");
+    const decodeLines = (text: string) => text.split("\n").filter((l) => /^tile \S+ \d+ \d+ 1 /.test(l));
+    const fresh = await readFile(join(cacheDir, file), "utf8");
+    expect(decodeLines(fresh).length).toBeGreaterThan(0);
+    expect(decodeLines(fresh).every((l) => l.endsWith(" 1 1"))).toBe(true);
+    // Rewrite it as a build that chose 1 x 2 for decode would have, with a valid checksum.
+    const body = fresh
+      .slice(0, fresh.lastIndexOf("checksum "))
+      .split("\n")
+      .map((l) => (/^tile \S+ \d+ \d+ 1 /.test(l) ? l.replace(/ 1 1$/, " 1 2") : l))
+      .join("\n");
+    await writeFile(join(cacheDir, file), `${body}checksum ${fnv64(body)}\n`);
+    const stale = await load(opts);
+    try {
+      expect(stale.gearReport().cacheStatus).toMatch(/^warm/); // the file itself is valid
+      expect((await prefill(stale, 8)).length).toBeGreaterThan(0);
+    } finally {
+      await stale.close();
+    }
+    const after = await readFile(join(cacheDir, file), "utf8");
+    expect(decodeLines(after)).toEqual(decodeLines(fresh));
   });
 
   it("tunes every layer's own matrices: a Q4_K_M file's q4_K and q6_K layers each get a tile", async () => {

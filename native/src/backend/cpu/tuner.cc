@@ -23,16 +23,22 @@ std::string TileTuner::key(const Matrix& w, int64_t M) {
 
 TileShape TileTuner::choose(const Matrix& w, int64_t M, bool tune, double* tune_ms) {
   const std::string k = key(w, M);
+  TileShape c[16];
+  const int n = kernels_.tile_variants(w.format, M, c, 16);
   {
+    // A choice restored from a file written by an older build may be a tile this build no longer
+    // offers (decode's 1 x 2 before kDecodeTile): it is dropped and chosen again, so an upgrade
+    // takes effect without deleting the plan cache.
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = tuned_.find(k);
-    if (it != tuned_.end()) return it->second;
+    if (it != tuned_.end()) {
+      for (int i = 0; i < n; i++)
+        if (c[i].mr == it->second.mr && c[i].nc == it->second.nc) return it->second;
+      tuned_.erase(it);
+      generation_++;
+    }
   }
-  if (!tune) {
-    TileShape c[16];
-    int n = kernels_.tile_variants(w.format, M, c, 16);
-    return n > 0 ? c[0] : TileShape{1, 1};
-  }
+  if (!tune) return n > 0 ? c[0] : TileShape{1, 1};
   const double t0 = now_ms();
   const TileShape tile = time_variants(w, M);
   if (tune_ms) *tune_ms += now_ms() - t0;
