@@ -221,8 +221,9 @@ void drive_convert_act(ActFormat f, const float* x, int64_t ldx, int64_t m0, int
 // hardware prefetchers keep restarting streams. Decode of the 1b q8_0 model, AMD Zen 4 (2 cores),
 // one model with the tile switched between bursts of 12 steps in alternating order: AVX2 1 x 1 vs
 // 1 x 2 +21% (median of 14 pairs, 13 above 1), 1 x 4 -16%; AVX-512 1 x 1 vs 1 x 2 +12% (10 pairs).
-// Autotune times tiles on weights that sit in cache, where wider tiles win by sharing activation
-// broadcasts, so it would pick against this; hence one candidate.
+// Autotune times tiles on weights that sit in cache, where wider tiles can win by sharing
+// activation broadcasts, so it could pick against this (it chose 1 x 2 for some or all decode
+// matrices in fresh loads there); hence one candidate.
 constexpr TileShape kDecodeTile = {1, 1};
 
 // Writes the listed shapes (up to cap), returns the count. For tile_variants implementations.
