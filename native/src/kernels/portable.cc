@@ -1,5 +1,6 @@
-// Portable kernels: plain C++ the compiler may vectorize for the baseline ISA. Used on CPUs without
-// AVX2 (and on aarch64 until a NEON set exists), and as the tail path of the vector sets.
+// Portable kernels: plain C++ the compiler may vectorize for the baseline ISA, except the Q8_0/Q4_0
+// tiles, written in SSE2 on x86-64 (its baseline). Used on CPUs without AVX2 and on targets with no
+// vector set, and as the tail path of the vector sets.
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -105,10 +106,12 @@ void group_sse2(const uint8_t* gp, int64_t nb, const int8_t* xq, const float* xd
     // high nibbles (x[8p+4..]) at 2p+1. Either way the 4 bytes at b * 32 + 4 * s.
     __m128i xv[MR][8];
     __m128 scale[MR][4];
+    __m128 wd[4];  // the group's 16 weight scales, converted once for all MR rows
+    for (int i = 0; i < 4; i++) wd[i] = f16x4_to_f32(t + 8 * i);
     for (int r = 0; r < MR; r++) {
       for (int s = 0; s < 8; s++) xv[r][s] = x4_i16(xq + r * K + b * 32 + 4 * s);
       const __m128 d = _mm_set1_ps(xd[r * nb + b]);
-      for (int i = 0; i < 4; i++) scale[r][i] = _mm_mul_ps(f16x4_to_f32(t + 8 * i), d);
+      for (int i = 0; i < 4; i++) scale[r][i] = _mm_mul_ps(wd[i], d);
     }
     for (int i = 0; i < 4; i++) {  // rows 4i..4i+3 of the group: bytes i*16.. of each 64-byte step
       __m128i acc[MR][2];
