@@ -145,14 +145,21 @@ inline int8x16_t ld_s8(const uint8_t* p) { return vreinterpretq_s8_u8(vld1q_u8(p
 
 template <class Dot, int MR, int NC, bool Q4>
 void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
-              const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* /*wsum: none here*/) {
+              const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* /*wsum: none here*/,
+              const WeightPrefetch& pf) {
   constexpr int64_t TB = Q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
+  int64_t pf_next = pf.first;
   float32x4_t facc[MR][NC][4];
   for (int r = 0; r < MR; r++)
     for (int c = 0; c < NC; c++)
       for (int q = 0; q < 4; q++) facc[r][c][q] = vdupq_n_f32(0);
   const uint8x16_t low4 = vdupq_n_u8(0x0F);
   for (int64_t b = 0; b < nb; b++) {
+    // Only the prefill prefetch of the next column of groups (WeightPrefetch): the x86 decode
+    // prefetch was tuned on x86 cores, and ARM cores' own prefetchers follow one stream.
+    if (pf.due(b, pf_next) && pf.next_column)
+      for (int c = 0; c < NC; c++)
+        for (int64_t off = 0; off < TB; off += 64) prefetch_weights(w0 + c * group_stride + b * TB + off, pf.ahead);
     int8x16_t x0[MR], x1[MR];
     for (int r = 0; r < MR; r++) {
       x0[r] = vld1q_s8(xq + r * K + b * 32);

@@ -206,8 +206,10 @@ inline void walk_block(F&& cell) {
 // 40 interleaved rounds: Q8_0 124 -> 137 GOPS at M = 64 (+10-12% over the shapes tried).
 template <int MR, int NC, bool Q4, bool XS>
 void tile_x16_impl(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
-                   const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* wsum) {
+                   const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* wsum,
+                   const WeightPrefetch& pf) {
   constexpr int64_t TB = Q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
+  int64_t pf_next = pf.first;
   // VNNI: unsigned weights (Q8_0: q + 128; Q4_0: the nibble q) against signed activations give
   // sum(q * x) + OFF * sum(x), so each block's accumulator starts at -OFF * sum(x). Without VNNI,
   // Q8_0 needs no offset (sign trick) and Q4_0 adds its -8 * sum(x) after the block's vpmaddwd.
@@ -221,6 +223,7 @@ void tile_x16_impl(const uint8_t* w0, int64_t group_stride, int64_t nb, const in
     for (int c = 0; c < NC; c++) facc[r][c][0] = facc[r][c][1] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* t = w0 + b * TB;
+    const int64_t pf_off = pf.offset(b, pf_next);
     __m256i iacc[MR][NC][2];  // int16 pairs (Q4_0 without VNNI, until the block's vpmaddwd) or int32 sums
     if constexpr (XS) {
 #pragma GCC unroll 4
@@ -242,7 +245,7 @@ void tile_x16_impl(const uint8_t* w0, int64_t group_stride, int64_t nb, const in
     if constexpr (Q4) {
       walk_block<MR, NC, 4>([&](int p, int c, int h) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
-        if (h == 0) prefetch_weights(t + c * group_stride + p * 64);
+        if (h == 0) prefetch_weights(t + c * group_stride + p * 64, pf_off);
         const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) iacc[r][c][h] = q4_step(iacc[r][c][h], lo, hi, xq + r * K + b * 32 + 8 * p);
@@ -260,7 +263,7 @@ void tile_x16_impl(const uint8_t* w0, int64_t group_stride, int64_t nb, const in
     } else {
       walk_block<MR, NC, 8>([&](int kg, int c, int h) {
         const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
-        if (h == 0) prefetch_weights(t + c * group_stride + kg * 64);
+        if (h == 0) prefetch_weights(t + c * group_stride + kg * 64, pf_off);
         if constexpr (XS) {
           const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
 #pragma GCC unroll 8
@@ -296,10 +299,10 @@ void tile_x16_impl(const uint8_t* w0, int64_t group_stride, int64_t nb, const in
 
 template <int MR, int NC, bool Q4>
 void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
-              const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* wsum) {
+              const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* wsum, const WeightPrefetch& pf) {
   if constexpr (!Q4 && !kVnni && MR >= 2)
-    if (wsum) return tile_x16_impl<MR, NC, false, true>(w0, group_stride, nb, xq, xd, xs, K, y, ldy, wsum);
-  tile_x16_impl<MR, NC, Q4, false>(w0, group_stride, nb, xq, xd, xs, K, y, ldy, nullptr);
+    if (wsum) return tile_x16_impl<MR, NC, false, true>(w0, group_stride, nb, xq, xd, xs, K, y, ldy, wsum, pf);
+  tile_x16_impl<MR, NC, Q4, false>(w0, group_stride, nb, xq, xd, xs, K, y, ldy, nullptr, pf);
 }
 
 #ifndef GB_AVX2_VNNI

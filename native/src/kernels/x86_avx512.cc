@@ -84,9 +84,11 @@ void quantize_q8_K_row(const float* x, int64_t K, BlockQ8_K* out) {
 
 template <int MR, int NC, bool Q4>
 void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t* xq, const float* xd,
-              const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* /*wsum: none here*/) {
+              const int32_t* xs, int64_t K, float* y, int64_t ldy, const int32_t* /*wsum: none here*/,
+              const WeightPrefetch& pf) {
   constexpr int64_t TB = Q4 ? kQ4x16TileBytes : kQ8x16TileBytes;
   constexpr int OFF = Q4 ? 8 : 128;
+  int64_t pf_next = pf.first;
   __m512 facc[MR][NC];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; r++)
@@ -104,6 +106,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
     }
     const uint8_t* t = w0 + b * TB;
     const int8_t* xb = xq + b * 32;
+    const int64_t pf_off = pf.offset(b, pf_next);
     if constexpr (!Q4) {
       // K steps unrolled by 2, not 8: unrolled whole, GCC hoisted the weight loads of the block and
       // spilled accumulators (benchMatmul, Zen 4: Q8_0 +29% at M = 64, +10% at M = 1).
@@ -113,7 +116,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 #pragma GCC unroll 4
         for (int c = 0; c < NC; c++) {
           wv[c] = _mm512_loadu_si512(t + c * group_stride + 32 + kg * 64);
-          prefetch_weights(t + c * group_stride + kg * 64);
+          prefetch_weights(t + c * group_stride + kg * 64, pf_off);
         }
 #pragma GCC unroll 16
         for (int r = 0; r < MR; r++) {
@@ -131,7 +134,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 #pragma GCC unroll 4
         for (int c = 0; c < NC; c++) {
           __m512i v = _mm512_loadu_si512(t + c * group_stride + 32 + p * 64);
-          prefetch_weights(t + c * group_stride + p * 64);
+          prefetch_weights(t + c * group_stride + p * 64, pf_off);
           lo[c] = _mm512_and_si512(v, low4);
           hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
         }
