@@ -33,6 +33,23 @@ static inline float f16_to_f32(uint16_t h) {
   return bits_to_f32(result);
 }
 
+// Four halves at p (any alignment) -> four floats: f16_to_f32 lane-wise, with the same operations,
+// over GCC's generic vectors (SSE2 on x86-64, NEON on aarch64, scalar code where there is neither).
+// For the portable set's vector code.
+using F32x4 = float __attribute__((vector_size(16)));
+using U32x4 = uint32_t __attribute__((vector_size(16)));
+static inline F32x4 f16x4_to_f32(const void* p) {
+  uint16_t h[4];
+  std::memcpy(h, p, sizeof(h));
+  const U32x4 w = U32x4{h[0], h[1], h[2], h[3]} << 16;
+  const U32x4 sign = w & 0x80000000u;
+  const U32x4 two_w = w + w;
+  const F32x4 normalized = (F32x4)((two_w >> 4) + (0xE0u << 23)) * bits_to_f32(0x7800000u);
+  const F32x4 denormalized = (F32x4)((two_w >> 17) | (126u << 23)) - 0.5f;
+  const U32x4 small = (U32x4)(two_w < (1u << 27));  // all ones where true
+  return (F32x4)(sign | (small & (U32x4)denormalized) | (~small & (U32x4)normalized));
+}
+
 // Float -> half, round to nearest even (same algorithm as ggml's scalar path / F16C).
 static inline uint16_t f32_to_f16(float f) {
   const float scale_to_inf = bits_to_f32(0x77800000u);

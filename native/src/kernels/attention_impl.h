@@ -117,11 +117,17 @@ void silu_mul(float* g, const float* u, int64_t n) {
   for (; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
+// Whether attend_group<V> computes this shape itself.
+template <class V>
+bool attend_covers(int G, int bs, int hd) {
+  return bs == kAttnBlock && hd % V::kLanes == 0 && G >= 1 && G <= kAttnMaxGroup;
+}
+
 // The AttentionKernels entry point of a vector set; shapes it does not cover go to portable.
 template <class V>
 void attend_group(const float* q, int G, const uint16_t* const* kb, const uint16_t* const* vb, int n_ctx, int bs,
                   int hd, float scale, float* scores, int scores_stride, float* out) {
-  if (bs != kAttnBlock || hd % V::kLanes != 0 || G < 1 || G > kAttnMaxGroup) {
+  if (!attend_covers<V>(G, bs, hd)) {
     attention_portable()->attend_group(q, G, kb, vb, n_ctx, bs, hd, scale, scores, scores_stride, out);
     return;
   }

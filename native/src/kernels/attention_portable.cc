@@ -12,9 +12,9 @@ namespace {
 // (scalar code where it has nothing). It takes the K-transposed blocks 16 keys at a time, where
 // the plain loop below converts one f16 at a time and walks K with a stride of 16: on a Zen 4 the
 // plain loop was 27% of a 512-token portable prefill. f16 conversions are exact integer and
-// power-of-two arithmetic (no F16C on baseline x86-64).
+// power-of-two arithmetic (no F16C on baseline x86-64): f16x4_to_f32 (common/half.h) and round_f16.
 struct VGen {
-  using R = float __attribute__((vector_size(16)));
+  using R = F32x4;
   using I = int32_t __attribute__((vector_size(16)));
   static constexpr int kLanes = 4;
   static constexpr int kAccRegs = 8;  // of 16 xmm on x86-64
@@ -26,25 +26,9 @@ struct VGen {
     return v;
   }
   static void store(float* p, R v) { std::memcpy(p, &v, sizeof(v)); }
-  static R bits(I i) {
-    R v;
-    std::memcpy(&v, &i, sizeof(v));
-    return v;
-  }
-  static I ibits(R v) {
-    I i;
-    std::memcpy(&i, &v, sizeof(i));
-    return i;
-  }
-  // Exponent and mantissa moved into float position and scaled by 2^112 (exact, subnormals
-  // included); infinities and NaNs get the all-ones exponent.
-  static R load_f16(const uint16_t* p) {
-    const I h = I{p[0], p[1], p[2], p[3]};
-    const I em = h & 0x7fff;
-    R f = bits(em << 13) * set1(5.192296858534828e33f);  // 2^112
-    const I inf_nan = em >= 0x7c00;                         // all ones where true
-    return bits(ibits(f) | (inf_nan & 0x7f800000) | ((h & 0x8000) << 16));
-  }
+  static R bits(I i) { return (R)i; }
+  static I ibits(R v) { return (I)v; }
+  static R load_f16(const uint16_t* p) { return f16x4_to_f32(p); }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R add(R a, R b) { return a + b; }
   static R mul(R a, R b) { return a * b; }
@@ -118,8 +102,8 @@ void attend_one(const float* q, const uint16_t* const* kb, const uint16_t* const
 
 void attend_group(const float* q, int G, const uint16_t* const* kb, const uint16_t* const* vb, int n_ctx, int bs,
                   int hd, float scale, float* scores, int scores_stride, float* out) {
-  // The shapes the vector kernel covers (else it would hand them back here).
-  if (bs == kAttnBlock && hd % VGen::kLanes == 0 && G >= 1 && G <= kAttnMaxGroup)
+  // Shapes the vector kernel does not cover it hands to this function: they take the plain loop.
+  if (attend_covers<VGen>(G, bs, hd))
     return gb::attend_group<VGen>(q, G, kb, vb, n_ctx, bs, hd, scale, scores, scores_stride, out);
   for (int g = 0; g < G; g++)
     attend_one(q + g * hd, kb, vb, n_ctx, bs, hd, scale, scores + static_cast<size_t>(g) * scores_stride,

@@ -59,22 +59,6 @@ void convert_act(ActFormat f, const float* x, int64_t ldx, int64_t m0, int64_t m
 // broadcast as int16 once per block. The integer sums are exact and every float operation is the
 // scalar path's, in the same order per output row, so the results equal it bit for bit.
 
-// 4 halves -> 4 floats: f16_to_f32 (common/half.h) lane-wise, with the same operations.
-inline __m128 f16x4_to_f32(const uint8_t* h) {
-  const __m128i w = _mm_unpacklo_epi16(_mm_setzero_si128(), _mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
-  const __m128i sign = _mm_and_si128(w, _mm_set1_epi32(static_cast<int32_t>(0x80000000u)));
-  const __m128i two_w = _mm_add_epi32(w, w);
-  const __m128 normalized = _mm_mul_ps(_mm_castsi128_ps(_mm_add_epi32(_mm_srli_epi32(two_w, 4), _mm_set1_epi32(0xE0 << 23))),
-                                       _mm_castsi128_ps(_mm_set1_epi32(0x7800000)));
-  const __m128 denormalized =
-      _mm_sub_ps(_mm_castsi128_ps(_mm_or_si128(_mm_srli_epi32(two_w, 17), _mm_set1_epi32(126 << 23))), _mm_set1_ps(0.5f));
-  // two_w < 2^27 (unsigned) <=> (two_w >> 4) < 2^23, which a signed compare gets right
-  const __m128i small = _mm_cmplt_epi32(_mm_srli_epi32(two_w, 4), _mm_set1_epi32(1 << 23));
-  const __m128i pick = _mm_or_si128(_mm_and_si128(small, _mm_castps_si128(denormalized)),
-                                    _mm_andnot_si128(small, _mm_castps_si128(normalized)));
-  return _mm_castsi128_ps(_mm_or_si128(sign, pick));
-}
-
 // The 4 activation bytes at x as int16, twice: [x0 x1 x2 x3 x0 x1 x2 x3].
 inline __m128i x4_i16(const int8_t* x) {
   int32_t v;
@@ -107,7 +91,7 @@ void group_sse2(const uint8_t* gp, int64_t nb, const int8_t* xq, const float* xd
     __m128i xv[MR][8];
     __m128 scale[MR][4];
     __m128 wd[4];  // the group's 16 weight scales, converted once for all MR rows
-    for (int i = 0; i < 4; i++) wd[i] = f16x4_to_f32(t + 8 * i);
+    for (int i = 0; i < 4; i++) wd[i] = (__m128)f16x4_to_f32(t + 8 * i);
     for (int r = 0; r < MR; r++) {
       for (int s = 0; s < 8; s++) xv[r][s] = x4_i16(xq + r * K + b * 32 + 4 * s);
       const __m128 d = _mm_set1_ps(xd[r * nb + b]);
