@@ -69,7 +69,10 @@ using KqTile = void (*)(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float
 // same group, one line per 64-byte weight vector. A decode step reads every weight once, so the
 // tiles wait on memory; the hardware prefetchers alone left AVX2 decode at 44 of 70 GB/s on a
 // 2-core Zen 5 (31 tok/s on the 1b q8_0 model; 39 with this). 4 KiB won over 0.5, 1, 2, 8 and 16
-// KiB there. Past a buffer's end it is a no-op (prefetches never fault).
+// KiB there. Past a buffer's end it is a no-op (prefetches never fault). Re-measured on another
+// Zen 5 host (2026-12-07): prefetcht1 / prefetcht2 or no software prefetch streamed a lone matmul
+// 8-12% faster than this in the host's fast minutes and 9% slower in a slow one, and in the model's
+// decode the difference was inside the noise (+2.3% for prefetcht2), so the hint stays.
 constexpr int64_t kPrefetchAhead = 4096;
 inline void prefetch_weights(const uint8_t* p) { __builtin_prefetch(p + kPrefetchAhead, 0, 3); }
 
