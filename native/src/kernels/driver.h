@@ -74,7 +74,8 @@ using KqTile = void (*)(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float
 // 8-12% faster than this in the host's fast minutes and 9% slower in a slow one, and in the model's
 // decode the difference was inside the noise (+2.3% for prefetcht2), so the hint stays.
 constexpr int64_t kPrefetchAhead = 4096;
-inline void prefetch_weights(const uint8_t* p) { __builtin_prefetch(p + kPrefetchAhead, 0, 3); }
+inline void prefetch_weights(const uint8_t* p, int64_t offset) { __builtin_prefetch(p + offset, 0, 3); }
+inline void prefetch_weights(const uint8_t* p) { prefetch_weights(p, kPrefetchAhead); }
 
 // Where a Q8_0/Q4_0 tile's weight prefetches point, in blocks first, first + every, ... of its
 // groups: `ahead` bytes past each weight vector it reads (the other blocks: kPrefetchAhead).
@@ -104,7 +105,6 @@ struct WeightPrefetch {
     return true;
   }
 };
-inline void prefetch_weights(const uint8_t* p, int64_t offset) { __builtin_prefetch(p + offset, 0, 3); }
 
 constexpr int kDriverMaxMR = 16;
 constexpr int kDriverMaxNC = 4;
