@@ -37,6 +37,13 @@ beforeAll(async () => {
     { HEALTH_CHECK_INTERVAL_MS: "200" },
   );
   key = await edge.addKey({ name: "kill" });
+  // The edge's /health probes every backend before it answers: both must be in its pool.
+  await waitUntil(async () => {
+    const health = (await (await fetch(`${edge.url}/health`)).json()) as {
+      upstreams?: { available?: number };
+    };
+    return health.upstreams?.available === 2;
+  }, "the edge to see both backends healthy");
 });
 afterAll(async () => {
   await edge?.dispose();

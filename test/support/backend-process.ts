@@ -1,6 +1,7 @@
 /**
  * `gearbox serve` as its own process, as a user runs it: started on a free port with the given
- * arguments, resolved once it prints that it serves, stopped with SIGTERM.
+ * arguments, resolved once its /health says ready (it listens while its models load and its gears
+ * warm, answering 503 "loading"), stopped with SIGTERM.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -38,6 +39,20 @@ export async function startBackendProcess(
     });
     child.on("exit", (code) => reject(new Error(`gearbox serve exited (${code}):\n${stderr}`)));
   });
+  // An edge that probes a loading backend backs off from it: tests that spread requests over
+  // several backends must start them ready, as an operator's rollout would.
+  const deadline = performance.now() + 60_000;
+  while (
+    (await fetch(`${url}/health`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`gearbox serve exited before it was ready:\n${stderr}`);
+    if (performance.now() > deadline) throw new Error(`gearbox serve not ready within 60 s:\n${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   return {
     url,
     child,
