@@ -173,7 +173,9 @@ std::vector<float> kernel_matmul(const KernelSet& k, const Packed& p, const std:
   return y;
 }
 
-const TileShape kTiles[] = {{1, 1}, {1, 4}, {2, 4}, {3, 3}, {4, 2}, {5, 3}, {6, 2}, {8, 2}, {12, 1}};
+// Without software prefetch too (TileShape::prefetch, as the decode may run): same values.
+const TileShape kTiles[] = {{1, 1},       {1, 1, false}, {1, 4}, {2, 4}, {3, 3},
+                            {3, 3, false}, {4, 2},        {5, 3}, {6, 2}, {8, 2}, {12, 1}};
 
 void sweep_matmul(const std::vector<const KernelSet*>& sets, bool quick) {
   // 33 and 40: row counts from which a set may switch to its many-row tiles (AVX2: from 32).
@@ -216,9 +218,9 @@ void sweep_matmul(const std::vector<const KernelSet*>& sets, bool quick) {
             const auto y = kernel_matmul(*k, p, x, M, tile, 0, N);
             for (int64_t i = 0; i < M * N; i++) {
               const double tol = 1e-5 * abs[i] + 1e-6;
-              CHECK(std::fabs(y[i] - ref[i]) <= tol, "%s %s N=%lld K=%lld M=%lld tile=%dx%d at %lld: %g vs ref %g",
-                    k->name, t.name, (long long)N, (long long)K, (long long)M, tile.mr, tile.nc, (long long)i, y[i],
-                    ref[i]);
+              CHECK(std::fabs(y[i] - ref[i]) <= tol, "%s %s N=%lld K=%lld M=%lld tile=%dx%d%s at %lld: %g vs ref %g",
+                    k->name, t.name, (long long)N, (long long)K, (long long)M, tile.mr, tile.nc,
+                    tile.prefetch ? "" : " (no prefetch)", (long long)i, y[i], ref[i]);
             }
           }
           // Only the requested columns, with a range that ends inside a 16-row tile.

@@ -57,6 +57,11 @@ describe("metrics", () => {
     const report = await json(await fetch(`${backend.url}/v1/gears`));
     const [model] = report.data;
     expect(model).toMatchObject({ model: "tiny-en", kv: { blockSize: 16, blocksTotal: 256 }, fallbacks: 0 });
+    expect(model.weightPrefetch).toMatchObject({
+      mode: "auto",
+      on: expect.any(Boolean),
+      trials: expect.any(Number),
+    });
     expect(model.gears.map((g: { phase: string; bucket: number }) => `${g.phase}${g.bucket}`)).toEqual(
       expect.arrayContaining(["prefill16", "prefill64", "decode1", "decode4", "decode16"]),
     );

@@ -104,6 +104,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   testing.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidth));
   testing.Set("benchMatmul", Napi::Function::New(env, BenchMatmul));
   testing.Set("sampleDraws", Napi::Function::New(env, SampleDraws));
+  testing.Set("weightPrefetchChooser", Napi::Function::New(env, WeightPrefetchChooserRun));
   exports.Set("testing", testing);
   return exports;
 }

@@ -323,6 +323,14 @@ Napi::Value ModelWrap::Profile(const Napi::CallbackInfo& info) {
   Napi::Object ms = Napi::Object::New(env);
   for (int i = 0; i < kProfStages; i++) ms.Set(kProfileStageNames[i], p.ns[i] / 1e6);
   o.Set("stageMs", ms);
+  if (p.weight_prefetch.applies) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("mode", p.weight_prefetch.mode);
+    w.Set("on", p.weight_prefetch.on);
+    w.Set("switches", static_cast<double>(p.weight_prefetch.switches));
+    w.Set("trials", static_cast<double>(p.weight_prefetch.trials));
+    o.Set("weightPrefetch", w);
+  }
   return o;
 }
 

@@ -11,6 +11,7 @@
 
 #include "addon/convert.h"
 #include "backend/cpu/matmul_job.h"
+#include "backend/cpu/prefetch_chooser.h"
 #include "common/error.h"
 #include "kernels/act.h"
 #include "kernels/attention.h"
@@ -411,6 +412,35 @@ Napi::Value SampleDraws(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("counts", counts);
     o.Set("ms", ms);
+    return o;
+  });
+}
+
+// weightPrefetchChooser(mode, onMs, offMs) -> {ways: Uint8Array, on, switches, trials}: the CPU
+// backend's WeightPrefetchChooser ("auto", "on" or "off") over onMs.length one-token passes, pass i
+// taking onMs[i] when it prefetched and offMs[i] when not; ways[i] is 1 where pass i prefetched.
+// For checking the choice against timings a test constructs (a host whose state changes, noise).
+Napi::Value WeightPrefetchChooserRun(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const std::string mode = str_arg(info, 0);
+    Napi::Float64Array on = array_arg<Napi::Float64Array>(info, 1, napi_float64_array, "Float64Array");
+    Napi::Float64Array off = array_arg<Napi::Float64Array>(info, 2, napi_float64_array, "Float64Array");
+    if (on.ElementLength() != off.ElementLength()) fail("onMs and offMs need the same length");
+    using Mode = WeightPrefetchChooser::Mode;
+    if (mode != "auto" && mode != "on" && mode != "off") fail("mode must be auto, on or off");
+    WeightPrefetchChooser c(mode == "auto" ? Mode::kAuto : (mode == "on" ? Mode::kOn : Mode::kOff));
+    const size_t n = on.ElementLength();
+    Napi::Uint8Array ways = Napi::Uint8Array::New(info.Env(), n);
+    for (size_t i = 0; i < n; i++) {
+      const bool way = c.next();
+      ways[i] = way ? 1 : 0;
+      c.record(way, way ? on[i] : off[i]);
+    }
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("ways", ways);
+    o.Set("on", c.preferred());
+    o.Set("switches", static_cast<double>(c.switches()));
+    o.Set("trials", static_cast<double>(c.trials()));
     return o;
   });
 }

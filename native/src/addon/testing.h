@@ -15,4 +15,5 @@ Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info);
 Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info);
 Napi::Value BenchMatmul(const Napi::CallbackInfo& info);
 Napi::Value SampleDraws(const Napi::CallbackInfo& info);
+Napi::Value WeightPrefetchChooserRun(const Napi::CallbackInfo& info);
 }  // namespace gb::addon

@@ -248,7 +248,7 @@ inline void widen_s8(int8x16_t v, int32x4_t out[4]) {
 }
 
 template <class Dot, int MR>
-void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo) {
+void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo, bool /*pf: no decode prefetch here*/) {
   float32x4_t facc[MR][4];
   for (int r = 0; r < MR; r++)
     for (int q = 0; q < 4; q++) facc[r][q] = vdupq_n_f32(0);
@@ -307,7 +307,7 @@ void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
 }
 
 template <class Dot, int MR>
-void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo) {
+void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo, bool /*pf: no decode prefetch here*/) {
   float32x4_t facc[MR][4];
   for (int r = 0; r < MR; r++)
     for (int q = 0; q < 4; q++) facc[r][q] = vdupq_n_f32(0);

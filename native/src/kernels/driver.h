@@ -62,23 +62,37 @@ struct WeightSumsOf<I, std::void_t<decltype(I::q8_weight_sums)>> {
   static constexpr WeightSums fn = I::q8_weight_sums;
   static constexpr int64_t min_m = I::kWeightSumsMinM;
 };
-// Q4_Kx16 / Q6_Kx16 micro-kernel: mr activation rows (nb super-blocks each) x one 16-row group.
-using KqTile = void (*)(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy);
+// Q4_Kx16 / Q6_Kx16 micro-kernel: mr activation rows (nb super-blocks each) x one 16-row group;
+// pf: whether it prefetches its weight stream (TileShape::prefetch).
+using KqTile = void (*)(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy, bool pf);
 
 // Software prefetch for the weight streams of the x16 tiles, kPrefetchAhead bytes ahead in the
 // same group, one line per 64-byte weight vector. A decode step reads every weight once, so the
 // tiles wait on memory; the hardware prefetchers alone left AVX2 decode at 44 of 70 GB/s on a
 // 2-core Zen 5 (31 tok/s on the 1b q8_0 model; 39 with this). 4 KiB won over 0.5, 1, 2, 8 and 16
 // KiB there. Past a buffer's end it is a no-op (prefetches never fault). Re-measured on another
-// Zen 5 host (2026-12-07): prefetcht1 / prefetcht2 or no software prefetch streamed a lone matmul
-// 8-12% faster than this in the host's fast minutes and 9% slower in a slow one, and in the model's
-// decode the difference was inside the noise (+2.3% for prefetcht2), so the hint stays.
+// Zen 5 host (2026-12-07): prefetcht1 / prefetcht2 streamed a lone matmul 8-12% faster than this in
+// the host's fast minutes and 9% slower in a slow one, and in the model's decode the difference was
+// inside the noise (+2.3% for prefetcht2), so the hint stays.
+//
+// Whether to prefetch at all has no constant answer. The 39 tok/s above were measured when decode
+// tiles read 2 groups side by side; since decode reads one contiguous stream per thread
+// (kDecodeTile), the hardware prefetchers follow it and the software prefetches may only hold miss
+// buffers. On a Zen 5 host (2026-12-07), in-process A/B of the 1b q8_0 decode, 8 alternating rounds
+// of 24 steps, without them: avx512 +17% and avx2-vnni +16% (8 of 8 rounds each), avx2 -1% (1 of
+// 8). Lone streaming matmuls at M = 1 (testing.benchMatmul): avx2 q8_0 -8% in one minute and +9% a
+// few minutes later, avx2 q6_K -7%, the VNNI sets +5-23%. Fewer instructions per weight leave the
+// out-of-order window room for more demand misses (the AVX2 dot takes 7 per 32 weights, VNNI 2),
+// and how much help the rest need moves with the host's memory latency. So TileShape::prefetch
+// turns the first row tile's stream prefetch off, and the CPU backend times both ways on the
+// running decode and keeps the faster (backend/cpu/prefetch_chooser.h).
 constexpr int64_t kPrefetchAhead = 4096;
 inline void prefetch_weights(const uint8_t* p, int64_t offset) { __builtin_prefetch(p + offset, 0, 3); }
 inline void prefetch_weights(const uint8_t* p) { prefetch_weights(p, kPrefetchAhead); }
 
 // Where a Q8_0/Q4_0 tile's weight prefetches point, in blocks first, first + every, ... of its
-// groups: `ahead` bytes past each weight vector it reads (the other blocks: kPrefetchAhead).
+// groups: `ahead` bytes past each weight vector it reads (the other blocks: kPrefetchAhead); an
+// `ahead` of 0 prefetches nothing there.
 //
 // The first row tile over a column of groups reads them from memory; it prefetches kPrefetchAhead
 // into the same groups (the decode stream above). The row tiles after it read the groups from
@@ -143,6 +157,7 @@ void drive_x16(const Matrix& w, const void* act, int64_t M, float* y, int64_t ld
     const bool next_column = g + NC < g1;
     for (int64_t m = 0; m < M; m += MR) {
       WeightPrefetch pf;
+      if (m == 0 && !tile.prefetch) pf.ahead = 0;  // its own stream: the hardware prefetchers only
       if (m > 0 && next_column) pf = WeightPrefetch{NC * group_stride, m / MR - 1, row_tiles - 1, true};
       const bool have_sums = sums && m > 0;
       if (sums && m == MR)
@@ -188,9 +203,9 @@ void drive_kq(const Matrix& w, const void* act, int64_t M, float* y, int64_t ldy
       for (int64_t g = p0; g < p1; g++) {
         const uint8_t* wg = w.data + g * gstride;
         if (n1 - g * 16 >= 16) {
-          fn(wg, nb, x + m * nb, y + m * ldy + g * 16, ldy);
+          fn(wg, nb, x + m * nb, y + m * ldy + g * 16, ldy, tile.prefetch);
         } else {  // the last, partial group: all 16 rows aside, then the valid columns
-          fn(wg, nb, x + m * nb, tmp, 16);
+          fn(wg, nb, x + m * nb, tmp, 16, tile.prefetch);
           keep_columns(tmp, 16, mr, y + m * ldy, ldy, g * 16, n1);
         }
       }

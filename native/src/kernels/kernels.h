@@ -43,6 +43,9 @@ struct Matrix {
 struct TileShape {
   int mr;  // activation rows per micro-tile
   int nc;  // 16-wide column groups per micro-tile
+  // Whether the first row tile software-prefetches its own weight stream ahead of use (x86; see
+  // driver.h). Not a tile choice of autotune: the CPU backend picks it per pass (WeightPrefetchChooser).
+  bool prefetch = true;
 };
 
 struct KernelSet {

@@ -245,7 +245,7 @@ void tile_x16_impl(const uint8_t* w0, int64_t group_stride, int64_t nb, const in
     if constexpr (Q4) {
       walk_block<MR, NC, 4>([&](int p, int c, int h) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + p * 64 + h * 32));
-        if (h == 0) prefetch_weights(t + c * group_stride + p * 64, pf_off);
+        if (h == 0 && pf_off != 0) prefetch_weights(t + c * group_stride + p * 64, pf_off);
         const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) iacc[r][c][h] = q4_step(iacc[r][c][h], lo, hi, xq + r * K + b * 32 + 8 * p);
@@ -263,7 +263,7 @@ void tile_x16_impl(const uint8_t* w0, int64_t group_stride, int64_t nb, const in
     } else {
       walk_block<MR, NC, 8>([&](int kg, int c, int h) {
         const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + c * group_stride + 32 + kg * 64 + h * 32));
-        if (h == 0) prefetch_weights(t + c * group_stride + kg * 64, pf_off);
+        if (h == 0 && pf_off != 0) prefetch_weights(t + c * group_stride + kg * 64, pf_off);
         if constexpr (XS) {
           const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
 #pragma GCC unroll 8
@@ -356,7 +356,7 @@ X16Tile pick_tile(int mr, int nc) {
 constexpr int kKqMaxMR = 4;
 
 template <int MR>
-void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo) {
+void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo, bool pf) {
   __m256 facc[MR][2];
   for (int r = 0; r < MR; r++) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0F);
@@ -374,7 +374,7 @@ void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
 #pragma GCC unroll 4
       for (int k = 0; k < 4; k++) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(slice + 32 + k * 64 + h * 32));
-        if (h == 0) prefetch_weights(slice + k * 64);
+        if (h == 0 && pf) prefetch_weights(slice + k * 64);
         const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
         for (int r = 0; r < MR; r++) {
           const int8_t* xq = x[r * nb + b].qs + 32 * j;
@@ -406,7 +406,7 @@ void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
 }
 
 template <int MR>
-void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo) {
+void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out, int64_t ldo, bool pf) {
   __m256 facc[MR][2];
   for (int r = 0; r < MR; r++) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0F);
@@ -433,7 +433,7 @@ void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* out,
 #pragma GCC unroll 4
       for (int k = 0; k < 4; k++) {
         const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + k * 64 + h * 32));
-        if (h == 0) {
+        if (h == 0 && pf) {
           prefetch_weights(q + k * 64);
           if (k < 2) prefetch_weights(q + 256 + k * 64);
         }

@@ -116,7 +116,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 #pragma GCC unroll 4
         for (int c = 0; c < NC; c++) {
           wv[c] = _mm512_loadu_si512(t + c * group_stride + 32 + kg * 64);
-          prefetch_weights(t + c * group_stride + kg * 64, pf_off);
+          if (pf_off != 0) prefetch_weights(t + c * group_stride + kg * 64, pf_off);
         }
 #pragma GCC unroll 16
         for (int r = 0; r < MR; r++) {
@@ -134,7 +134,7 @@ void tile_x16(const uint8_t* w0, int64_t group_stride, int64_t nb, const int8_t*
 #pragma GCC unroll 4
         for (int c = 0; c < NC; c++) {
           __m512i v = _mm512_loadu_si512(t + c * group_stride + 32 + p * 64);
-          prefetch_weights(t + c * group_stride + p * 64, pf_off);
+          if (pf_off != 0) prefetch_weights(t + c * group_stride + p * 64, pf_off);
           lo[c] = _mm512_and_si512(v, low4);
           hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
         }
@@ -223,7 +223,7 @@ inline __m512i bcast4(const void* p) {
 }
 
 template <int MR>
-void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy) {
+void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy, bool pf) {
   __m512 facc[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; r++) facc[r] = _mm512_setzero_ps();
@@ -241,7 +241,7 @@ void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, i
 #pragma GCC unroll 4
       for (int k = 0; k < 4; k++) {
         const __m512i v = _mm512_loadu_si512(slice + 32 + k * 64);
-        prefetch_weights(slice + k * 64);
+        if (pf) prefetch_weights(slice + k * 64);
         wv[k] = _mm512_and_si512(v, low4);
         wv[4 + k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
       }
@@ -274,7 +274,7 @@ void tile_q4_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, i
 }
 
 template <int MR>
-void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy) {
+void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, int64_t ldy, bool pf) {
   __m512 facc[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; r++) facc[r] = _mm512_setzero_ps();
@@ -297,8 +297,10 @@ void tile_q6_Kx16(const uint8_t* wg, int64_t nb, const BlockQ8_K* x, float* y, i
 #pragma GCC unroll 4
       for (int k = 0; k < 4; k++) {
         const __m512i ql = _mm512_loadu_si512(q + k * 64);
-        prefetch_weights(q + k * 64);
-        if (k < 2) prefetch_weights(q + 256 + k * 64);
+        if (pf) {
+          prefetch_weights(q + k * 64);
+          if (k < 2) prefetch_weights(q + 256 + k * 64);
+        }
         const __m512i qh = k % 2 ? qh1 : qh0;
         const __m512i ha = _mm512_and_si512(k < 2 ? _mm512_slli_epi16(qh, 4) : _mm512_slli_epi16(qh, 2), hi2);
         const __m512i hb = _mm512_and_si512(k < 2 ? qh : _mm512_srli_epi16(qh, 2), hi2);

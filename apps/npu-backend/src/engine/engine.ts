@@ -238,6 +238,20 @@ export interface ForwardProfile {
   passes: number;
   /** Stage name (embed, norm, qkv, rope_kv, attention, attn_out, gate_up, swiglu, down, output) -> ms. */
   stageMs: Record<string, number>;
+  /** CPU engine: how one-token passes stream their weights (reported with or without profiling). */
+  weightPrefetch?: WeightPrefetchState;
+}
+
+/** How one-token passes stream their weights (CPU: software prefetch or not, chosen by timing). */
+export interface WeightPrefetchState {
+  /** GEARBOX_WEIGHT_PREFETCH: "auto" (timed), or forced "on" / "off". */
+  mode: "auto" | "on" | "off";
+  /** The way preferred now. */
+  on: boolean;
+  /** Changes of the preferred way after the opening comparison. */
+  switches: number;
+  /** Passes run the other way to compare. */
+  trials: number;
 }
 
 export interface Engine {

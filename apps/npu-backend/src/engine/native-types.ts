@@ -2,6 +2,7 @@
  * The whole native surface of native/build/Release/gearbox.node, typed in one place.
  * Only native.ts loads the addon; everything else uses the Engine interface (engine.ts).
  */
+import type { WeightPrefetchState } from "./engine.js";
 
 export interface NativeSamplingParams {
   temperature?: number;
@@ -122,6 +123,7 @@ export interface NativeProfile {
   enabled: boolean;
   passes: number;
   stageMs: Record<string, number>;
+  weightPrefetch?: WeightPrefetchState;
 }
 
 export interface NativeModel {
@@ -220,6 +222,16 @@ export interface NativeTesting {
     draws: number,
     mask?: Uint32Array,
   ): { counts: Int32Array; ms: number };
+  /**
+   * The CPU backend's choice of software prefetch for one-token passes, run over onMs.length
+   * passes where pass i takes onMs[i] ms when it prefetches and offMs[i] when not. ways[i] is 1
+   * where pass i prefetched; `on` the way preferred at the end.
+   */
+  weightPrefetchChooser(
+    mode: "auto" | "on" | "off",
+    onMs: Float64Array,
+    offMs: Float64Array,
+  ): { ways: Uint8Array; on: boolean; switches: number; trials: number };
 }
 
 export interface NativeAddon {

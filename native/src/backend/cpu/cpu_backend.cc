@@ -1,6 +1,7 @@
 #include "backend/cpu/cpu_backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,15 @@ CpuBackend::CpuBackend(const BackendOptions& o) : options_(o) {
   caps_.background_compile = true;
   const char* prof = std::getenv("GEARBOX_PROFILE");
   profile_.enabled = prof && *prof && std::strcmp(prof, "0") != 0;
+  // Software prefetch of the decode's weight stream: chosen by timing both ways (auto), or forced
+  // for measurements.
+  const char* pf = std::getenv("GEARBOX_WEIGHT_PREFETCH");
+  if (pf && *pf) {
+    if (std::strcmp(pf, "auto") == 0) prefetch_chooser_ = WeightPrefetchChooser(WeightPrefetchChooser::Mode::kAuto);
+    else if (std::strcmp(pf, "on") == 0) prefetch_chooser_ = WeightPrefetchChooser(WeightPrefetchChooser::Mode::kOn);
+    else if (std::strcmp(pf, "off") == 0) prefetch_chooser_ = WeightPrefetchChooser(WeightPrefetchChooser::Mode::kOff);
+    else fail("GEARBOX_WEIGHT_PREFETCH must be auto, on or off (got '%s')", pf);
+  }
 }
 
 CpuBackend::~CpuBackend() = default;
@@ -91,13 +101,34 @@ const float* CpuBackend::execute(const BackendPlan& plan, const ForwardBatch& ba
   // The pass times into its own record, merged under the lock (profile() reads from another thread).
   ForwardProfile pass;
   pass.enabled = profile_.enabled;  // set once in the constructor, never written after
-  forward(model_, p, *kv_, batch, *pool_, &pass);
+  // One token: the decode of one sequence, whose time is its weight stream; the chooser picks the
+  // way to stream and learns from the pass's time. Larger passes keep the software prefetch.
+  const bool single = batch.tokens.size() == 1;
+  bool prefetch = true;
+  if (single) {
+    std::lock_guard<std::mutex> lock(profile_mu_);
+    prefetch = prefetch_chooser_.next();
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  forward(model_, p, *kv_, batch, *pool_, &pass, prefetch);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   {
     std::lock_guard<std::mutex> lock(profile_mu_);
     for (int i = 0; i < kProfStages; i++) profile_.ns[i] += pass.ns[i];
     profile_.passes++;
+    if (single) prefetch_chooser_.record(prefetch, ms);
   }
   return p.at<float>(p.layout.logits);
+}
+
+ForwardProfile CpuBackend::profile() const {
+  std::lock_guard<std::mutex> lock(profile_mu_);
+  ForwardProfile out = profile_;
+  const WeightPrefetchChooser& c = prefetch_chooser_;
+  using Mode = WeightPrefetchChooser::Mode;
+  out.weight_prefetch = {true, c.mode() == Mode::kAuto ? "auto" : (c.mode() == Mode::kOn ? "on" : "off"), c.preferred(),
+                         c.switches(), c.trials()};
+  return out;
 }
 
 }  // namespace gb

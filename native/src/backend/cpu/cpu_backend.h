@@ -10,6 +10,7 @@
 #include "backend/cpu/cpu_model.h"
 #include "backend/cpu/kv_storage.h"
 #include "backend/cpu/plan_store.h"
+#include "backend/cpu/prefetch_chooser.h"
 #include "backend/cpu/tuner.h"
 
 namespace gb {
@@ -37,10 +38,7 @@ class CpuBackend final : public Backend {
 
   const float* execute(const BackendPlan& plan, const ForwardBatch& batch) override;
   // Read from the JavaScript thread while the engine thread runs passes: both sides take the lock.
-  ForwardProfile profile() const override {
-    std::lock_guard<std::mutex> lock(profile_mu_);
-    return profile_;
-  }
+  ForwardProfile profile() const override;
 
  private:
   BackendOptions options_;
@@ -52,7 +50,8 @@ class CpuBackend final : public Backend {
   std::unique_ptr<PlanStore> store_;
   std::string store_status_ = "none";
   mutable std::mutex profile_mu_;
-  ForwardProfile profile_;  // guarded by profile_mu_
+  ForwardProfile profile_;                  // guarded by profile_mu_
+  WeightPrefetchChooser prefetch_chooser_;  // guarded by profile_mu_
 };
 
 }  // namespace gb

@@ -119,7 +119,7 @@ ArenaLayout plan_layout(const CpuModel& m, int max_tokens, int max_outputs, int 
 }
 
 void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const ForwardBatch& b, ThreadPool& pool,
-             ForwardProfile* prof) {
+             ForwardProfile* prof, bool stream_prefetch) {
   const LlamaConfig& c = m.config;
   const Weights& W = *m.weights;
   const KernelSet& K = *m.kernels;
@@ -133,6 +133,12 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
   const int64_t n_head = c.n_head, n_kv = c.n_head_kv, group = n_head / n_kv, half = hd / 2;
   const int bs = kv.block_size();
   const float eps = c.rms_eps;
+  // The plan's tile for a matrix, with this pass's way of streaming weights (TileShape::prefetch).
+  auto tile = [&](size_t l, int kind) {
+    TileShape t = plan.tile(l, kind);
+    t.prefetch = stream_prefetch;
+    return t;
+  };
   const float kq_scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const size_t act_stride = A.act_stride;
   const int nth = pool.size();
@@ -206,9 +212,9 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
 
     // ---- Q, K, V projections: (T, D) -> (T, Dq), (T, Dkv), (T, Dkv)
     {
-      MatmulJob jq(K, L.wq, qkv.of[0], Tm, q, plan.tile(l, kMatQ), nth);
-      MatmulJob jk(K, L.wk, qkv.of[1], Tm, k, plan.tile(l, kMatK), nth);
-      MatmulJob jv(K, L.wv, qkv.of[2], Tm, v, plan.tile(l, kMatV), nth);
+      MatmulJob jq(K, L.wq, qkv.of[0], Tm, q, tile(l, kMatQ), nth);
+      MatmulJob jk(K, L.wk, qkv.of[1], Tm, k, tile(l, kMatK), nth);
+      MatmulJob jv(K, L.wv, qkv.of[2], Tm, v, tile(l, kMatV), nth);
       pool.parallel([&](int, int) {
         jq.run();
         jk.run();
@@ -277,7 +283,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
       convert(wo, attn, Dq, Tm, t0, t1);
     });
     {
-      MatmulJob jo(K, L.wo, wo.of[0], Tm, xn, plan.tile(l, kMatO), nth);
+      MatmulJob jo(K, L.wo, wo.of[0], Tm, xn, tile(l, kMatO), nth);
       pool.parallel([&](int, int) { jo.run(); });
     }
     timer.mark(kProfO);
@@ -298,8 +304,8 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
 
     // ---- gate and up projections: (T, D) -> (T, F) each
     {
-      MatmulJob jg(K, L.w_gate, gu.of[0], Tm, gate, plan.tile(l, kMatGate), nth);
-      MatmulJob ju(K, L.w_up, gu.of[1], Tm, up, plan.tile(l, kMatUp), nth);
+      MatmulJob jg(K, L.w_gate, gu.of[0], Tm, gate, tile(l, kMatGate), nth);
+      MatmulJob ju(K, L.w_up, gu.of[1], Tm, up, tile(l, kMatUp), nth);
       pool.parallel([&](int, int) {
         jg.run();
         ju.run();
@@ -320,7 +326,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
 
     // ---- down projection: (T, F) -> xn (T, D); residual added by the next stage
     {
-      MatmulJob jd(K, L.w_down, dn.of[0], Tm, xn, plan.tile(l, kMatDown), nth);
+      MatmulJob jd(K, L.w_down, dn.of[0], Tm, xn, tile(l, kMatDown), nth);
       pool.parallel([&](int, int) { jd.run(); });
     }
     pending_residual = true;
@@ -351,7 +357,9 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     split_range(S, ith, nth, &r0, &r1);
     convert(out, rows, D, S, r0, r1);
   });
-  MatmulJob jout(K, W.output, out.of[0], S, logits, plan.output_tile, nth);
+  TileShape out_tile = plan.output_tile;
+  out_tile.prefetch = stream_prefetch;
+  MatmulJob jout(K, W.output, out.of[0], S, logits, out_tile, nth);
   pool.parallel([&](int, int) { jout.run(); });
   timer.mark(kProfOutput);
 }

@@ -14,8 +14,9 @@ class ThreadPool;
 
 // Computes the batch's tokens through every layer, writing their K and V into the cache, and the
 // logits of each sequence with an output row into plan's logits buffer (n_outputs x n_vocab).
+// stream_prefetch: whether the matmuls prefetch their weight streams in software (TileShape::prefetch).
 void forward(const CpuModel& model, const CpuPlan& plan, CpuKvStorage& kv, const ForwardBatch& batch, ThreadPool& pool,
-             ForwardProfile* profile);
+             ForwardProfile* profile, bool stream_prefetch = true);
 
 // Arena layout for a plan of this size on this model.
 ArenaLayout plan_layout(const CpuModel& model, int max_tokens, int max_outputs, int threads);

@@ -1,4 +1,7 @@
-/** GET /v1/gears (admin): each model's gears (hits, misses, compile time, memory) and KV cache state. */
+/**
+ * GET /v1/gears (admin): each model's gears (hits, misses, compile time, memory), KV cache state,
+ * and how its one-token passes stream their weights (the CPU engine's software prefetch choice).
+ */
 import type { Context } from "hono";
 import type { ModelRegistry } from "../../models/model-registry.js";
 import type { AppEnv } from "../app-env.js";
@@ -13,6 +16,7 @@ export function gearsRoute(models: ModelRegistry) {
         threads: m.engine.device.threads,
         kv: m.engine.kvStats(),
         kvBlocksReserved: m.scheduler.kvBlocksReserved,
+        weightPrefetch: m.engine.profile().weightPrefetch ?? null,
         ...m.engine.gearReport(),
       })),
     });
