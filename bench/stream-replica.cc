@@ -45,6 +45,23 @@ __attribute__((target("avx2"))) inline __m256i bcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// One K step of a block: the prefetch (when Ahead), and the step's 4 activation bytes broadcast.
+template <int Ahead>
+__attribute__((target("avx2"))) inline __m256i step_x(const uint8_t* t, const int8_t* xb, int kg) {
+  if (Ahead) _mm_prefetch(reinterpret_cast<const char*>(t + kg * 64 + Ahead), _MM_HINT_T0);
+  return bcast4(xb + kg * 4);
+}
+
+// A block's integer sums (rows 0-7, 8-15) into the float accumulators, scaled by d_w * d_x.
+__attribute__((target("avx2,fma,f16c"))) inline void scale_block(const uint8_t* t, float xd, __m256i a0, __m256i a1,
+                                                                 __m256& f0, __m256& f1) {
+  const __m256 xv = _mm256_set1_ps(xd);
+  const __m256 d0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t)));
+  const __m256 d1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + 16)));
+  f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a0), _mm256_mul_ps(d0, xv), f0);
+  f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), _mm256_mul_ps(d1, xv), f1);
+}
+
 // One 16-row group against one activation row: the AVX2 tile's arithmetic (x86_avx2.cc, M = 1).
 template <int Ahead>
 __attribute__((target("avx2,fma,f16c"))) void avx2_group(const uint8_t* w, const int8_t* xq, const float* xd,
@@ -56,18 +73,13 @@ __attribute__((target("avx2,fma,f16c"))) void avx2_group(const uint8_t* w, const
     __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int kg = 0; kg < 8; kg++) {
-      if (Ahead) _mm_prefetch(reinterpret_cast<const char*>(t + kg * 64 + Ahead), _MM_HINT_T0);
-      const __m256i x = bcast4(xq + b * 32 + kg * 4);
+      const __m256i x = step_x<Ahead>(t, xq + b * 32, kg);
       const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 32 + kg * 64));
       const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 64 + kg * 64));
       a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(x, lo)), ones));
       a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(x, hi)), ones));
     }
-    const __m256 xv = _mm256_set1_ps(xd[b]);
-    const __m256 d0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t)));
-    const __m256 d1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + 16)));
-    f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a0), _mm256_mul_ps(d0, xv), f0);
-    f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), _mm256_mul_ps(d1, xv), f1);
+    scale_block(t, xd[b], a0, a1, f0, f1);
   }
   _mm256_storeu_ps(y, f0);
   _mm256_storeu_ps(y + 8, f1);
@@ -83,16 +95,11 @@ __attribute__((target("avx2,fma,f16c,avxvnni"))) void vnni_group(const uint8_t* 
     __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int kg = 0; kg < 8; kg++) {
-      if (Ahead) _mm_prefetch(reinterpret_cast<const char*>(t + kg * 64 + Ahead), _MM_HINT_T0);
-      const __m256i x = bcast4(xq + b * 32 + kg * 4);
+      const __m256i x = step_x<Ahead>(t, xq + b * 32, kg);
       a0 = _mm256_dpbusd_avx_epi32(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 32 + kg * 64)), x);
       a1 = _mm256_dpbusd_avx_epi32(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 64 + kg * 64)), x);
     }
-    const __m256 xv = _mm256_set1_ps(xd[b]);
-    const __m256 d0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t)));
-    const __m256 d1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + 16)));
-    f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a0), _mm256_mul_ps(d0, xv), f0);
-    f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), _mm256_mul_ps(d1, xv), f1);
+    scale_block(t, xd[b], a0, a1, f0, f1);
   }
   _mm256_storeu_ps(y, f0);
   _mm256_storeu_ps(y + 8, f1);
