@@ -318,9 +318,10 @@ Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info) {
   });
 }
 
-// benchMatmul(type, N, K, M, threads, iters, set, mr, nc) -> {ms, gbps, gops}: the engine's matmul
-// (random packed weights, N rows of K, M activation rows) spread over a pool as the forward pass
-// spreads it (MatmulJob); median of `iters` runs after one warm-up.
+// benchMatmul(type, N, K, M, threads, iters, set, mr, nc[, copies][, prefetch]) -> {ms, gbps, gops}: the
+// engine's matmul (random packed weights, N rows of K, M activation rows) spread over a pool as the
+// forward pass spreads it (MatmulJob); median of `iters` runs after one warm-up. `copies` of the
+// weights are cycled through (streaming from memory); prefetch false is TileShape::prefetch off.
 Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     GgmlType t = type_from_name(str_arg(info, 0));
@@ -328,9 +329,10 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
     const int64_t M = num_arg(info, 3).Int64Value();
     const int threads = num_arg(info, 4).Int32Value(), iters = num_arg(info, 5).Int32Value();
     const KernelSet& k = set_from_name(str_arg(info, 6));
-    const TileShape tile = tile_arg(info, 7);
+    TileShape tile = tile_arg(info, 7);
     // Copies of the weights cycled through, so a run can stream from memory instead of the caches.
     const int copies = info.Length() > 9 ? num_arg(info, 9).Int32Value() : 1;
+    if (info.Length() > 10) tile.prefetch = info[10].ToBoolean().Value();
     if (copies < 1 || copies > 4096) fail("bad copies");
     GgmlTypeInfo ti = ggml_type_info(static_cast<uint32_t>(t));
     if (N < 16 || K < 256 || K % 256 != 0 || M < 1 || threads < 1 || iters < 1) fail("bad bench arguments");
