@@ -221,7 +221,7 @@ async function main() {
     ? `llama.cpp's llama-bench / llama-batched-bench from \`${o["llama-bin"]}\``
     : "llama.cpp through node-llama-cpp 3.21.1 (its prebuilt binary)";
   lines.push(
-    `Machine: ${cpu}, ${threads} threads; read bandwidth ${bw.median.toFixed(1)} GB/s at the start (${threads} threads, 2 GiB buffer, the median of 5 passes, each rated by the fastest of a plain and two prefetched sweeps; fastest sweep ${bw.best.toFixed(1)} GB/s; probed again after every gearbox run). ` +
+    `Machine: ${cpu}, ${threads} threads; read bandwidth ${bw.median.toFixed(1)} GB/s at the start (${threads} threads, 2 GiB buffer, the median of 5 passes, each rated by the fastest of a plain and two prefetched sweeps, with 32-byte loads too on AVX2 CPUs; fastest sweep ${bw.best.toFixed(1)} GB/s; probed again after every gearbox run). ` +
       `gearbox kernel set: ${o.isa ?? "this CPU's best"}; anchor: ${anchor}.`,
   );
   lines.push("");

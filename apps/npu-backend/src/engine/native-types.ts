@@ -207,7 +207,8 @@ export interface NativeTesting {
   ): { d: Float32Array; qs: Int8Array; bsums: Int16Array };
   /**
    * Read bandwidth in GB/s over `megabytes` with `threads` threads: `passes` passes, each a sweep of
-   * plain loads and of loads with a software prefetch 4 or 8 KiB ahead, rated by its fastest.
+   * plain loads and of loads with a software prefetch 4 or 8 KiB ahead (again with 32-byte loads on
+   * x86 CPUs with AVX2), rated by its fastest.
    * `best` is the fastest single sweep (a shared host's best moment), `median` the median pass (its
    * typical rate, which a decode of several seconds sees).
    */
