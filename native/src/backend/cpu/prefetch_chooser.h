@@ -69,17 +69,21 @@ class WeightPrefetchChooser {
       since_trial_ = 0;
       return;
     }
+    bool switched = false;
     if (trial_ms_ > 0 && last_preferred_ms_ > 0) {
       push(trial_ms_ / ((last_preferred_ms_ + ms) / 2));  // other / preferred
       if (count_ == kWindow && median() < 1 - kMargin) {
         preferred_ = !preferred_;
         switches_++;
         count_ = 0;
+        switched = true;
       }
     }
     trial_ms_ = 0;
-    last_preferred_ms_ = ms;
-    since_trial_++;
+    // After a switch this pass went the way no longer preferred: it is no "before" for a trial, and
+    // a full period of the new way runs before the next trial.
+    last_preferred_ms_ = switched ? 0 : ms;
+    since_trial_ = switched ? 0 : since_trial_ + 1;
   }
 
  private:
