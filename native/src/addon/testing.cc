@@ -432,8 +432,9 @@ Napi::Value WeightPrefetchChooserRun(const Napi::CallbackInfo& info) {
     Napi::Float64Array off = array_arg<Napi::Float64Array>(info, 2, napi_float64_array, "Float64Array");
     if (on.ElementLength() != off.ElementLength()) fail("onMs and offMs need the same length");
     using Mode = WeightPrefetchChooser::Mode;
-    if (mode != "auto" && mode != "on" && mode != "off") fail("mode must be auto, on or off");
-    WeightPrefetchChooser c(mode == "auto" ? Mode::kAuto : (mode == "on" ? Mode::kOn : Mode::kOff));
+    Mode m;
+    if (!WeightPrefetchChooser::parse_mode(mode, &m)) fail("mode must be auto, on or off");
+    WeightPrefetchChooser c(m);
     const size_t n = on.ElementLength();
     Napi::Uint8Array ways = Napi::Uint8Array::New(info.Env(), n);
     for (size_t i = 0; i < n; i++) {

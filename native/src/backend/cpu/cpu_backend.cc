@@ -32,10 +32,10 @@ CpuBackend::CpuBackend(const BackendOptions& o) : options_(o) {
   // for measurements.
   const char* pf = std::getenv("GEARBOX_WEIGHT_PREFETCH");
   if (pf && *pf) {
-    if (std::strcmp(pf, "auto") == 0) prefetch_chooser_ = WeightPrefetchChooser(WeightPrefetchChooser::Mode::kAuto);
-    else if (std::strcmp(pf, "on") == 0) prefetch_chooser_ = WeightPrefetchChooser(WeightPrefetchChooser::Mode::kOn);
-    else if (std::strcmp(pf, "off") == 0) prefetch_chooser_ = WeightPrefetchChooser(WeightPrefetchChooser::Mode::kOff);
-    else fail("GEARBOX_WEIGHT_PREFETCH must be auto, on or off (got '%s')", pf);
+    WeightPrefetchChooser::Mode mode;
+    if (!WeightPrefetchChooser::parse_mode(pf, &mode))
+      fail("GEARBOX_WEIGHT_PREFETCH must be auto, on or off (got '%s')", pf);
+    prefetch_chooser_ = WeightPrefetchChooser(mode);
   }
 }
 
@@ -125,9 +125,7 @@ ForwardProfile CpuBackend::profile() const {
   std::lock_guard<std::mutex> lock(profile_mu_);
   ForwardProfile out = profile_;
   const WeightPrefetchChooser& c = prefetch_chooser_;
-  using Mode = WeightPrefetchChooser::Mode;
-  out.weight_prefetch = {true, c.mode() == Mode::kAuto ? "auto" : (c.mode() == Mode::kOn ? "on" : "off"), c.preferred(),
-                         c.switches(), c.trials()};
+  out.weight_prefetch = {true, WeightPrefetchChooser::mode_name(c.mode()), c.preferred(), c.switches(), c.trials()};
   return out;
 }
 

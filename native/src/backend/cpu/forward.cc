@@ -133,9 +133,8 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
   const int64_t n_head = c.n_head, n_kv = c.n_head_kv, group = n_head / n_kv, half = hd / 2;
   const int bs = kv.block_size();
   const float eps = c.rms_eps;
-  // The plan's tile for a matrix, with this pass's way of streaming weights (TileShape::prefetch).
-  auto tile = [&](size_t l, int kind) {
-    TileShape t = plan.tile(l, kind);
+  // A tile of the plan with this pass's way of streaming weights (TileShape::prefetch).
+  auto streamed = [&](TileShape t) {
     t.prefetch = stream_prefetch;
     return t;
   };
@@ -212,9 +211,9 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
 
     // ---- Q, K, V projections: (T, D) -> (T, Dq), (T, Dkv), (T, Dkv)
     {
-      MatmulJob jq(K, L.wq, qkv.of[0], Tm, q, tile(l, kMatQ), nth);
-      MatmulJob jk(K, L.wk, qkv.of[1], Tm, k, tile(l, kMatK), nth);
-      MatmulJob jv(K, L.wv, qkv.of[2], Tm, v, tile(l, kMatV), nth);
+      MatmulJob jq(K, L.wq, qkv.of[0], Tm, q, streamed(plan.tile(l, kMatQ)), nth);
+      MatmulJob jk(K, L.wk, qkv.of[1], Tm, k, streamed(plan.tile(l, kMatK)), nth);
+      MatmulJob jv(K, L.wv, qkv.of[2], Tm, v, streamed(plan.tile(l, kMatV)), nth);
       pool.parallel([&](int, int) {
         jq.run();
         jk.run();
@@ -283,7 +282,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
       convert(wo, attn, Dq, Tm, t0, t1);
     });
     {
-      MatmulJob jo(K, L.wo, wo.of[0], Tm, xn, tile(l, kMatO), nth);
+      MatmulJob jo(K, L.wo, wo.of[0], Tm, xn, streamed(plan.tile(l, kMatO)), nth);
       pool.parallel([&](int, int) { jo.run(); });
     }
     timer.mark(kProfO);
@@ -304,8 +303,8 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
 
     // ---- gate and up projections: (T, D) -> (T, F) each
     {
-      MatmulJob jg(K, L.w_gate, gu.of[0], Tm, gate, tile(l, kMatGate), nth);
-      MatmulJob ju(K, L.w_up, gu.of[1], Tm, up, tile(l, kMatUp), nth);
+      MatmulJob jg(K, L.w_gate, gu.of[0], Tm, gate, streamed(plan.tile(l, kMatGate)), nth);
+      MatmulJob ju(K, L.w_up, gu.of[1], Tm, up, streamed(plan.tile(l, kMatUp)), nth);
       pool.parallel([&](int, int) {
         jg.run();
         ju.run();
@@ -326,7 +325,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
 
     // ---- down projection: (T, F) -> xn (T, D); residual added by the next stage
     {
-      MatmulJob jd(K, L.w_down, dn.of[0], Tm, xn, tile(l, kMatDown), nth);
+      MatmulJob jd(K, L.w_down, dn.of[0], Tm, xn, streamed(plan.tile(l, kMatDown)), nth);
       pool.parallel([&](int, int) { jd.run(); });
     }
     pending_residual = true;
@@ -357,9 +356,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     split_range(S, ith, nth, &r0, &r1);
     convert(out, rows, D, S, r0, r1);
   });
-  TileShape out_tile = plan.output_tile;
-  out_tile.prefetch = stream_prefetch;
-  MatmulJob jout(K, W.output, out.of[0], S, logits, out_tile, nth);
+  MatmulJob jout(K, W.output, out.of[0], S, logits, streamed(plan.output_tile), nth);
   pool.parallel([&](int, int) { jout.run(); });
   timer.mark(kProfOutput);
 }

@@ -17,6 +17,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <string>
 
 namespace gb {
 
@@ -29,6 +30,17 @@ class WeightPrefetchChooser {
   static constexpr double kMargin = 0.02;
 
   explicit WeightPrefetchChooser(Mode mode = Mode::kAuto) : mode_(mode), preferred_(mode != Mode::kOff) {}
+
+  // "auto", "on", "off" (GEARBOX_WEIGHT_PREFETCH's values) and back; parse_mode is false for others.
+  static bool parse_mode(const std::string& name, Mode* out) {
+    for (Mode m : {Mode::kAuto, Mode::kOn, Mode::kOff})
+      if (name == mode_name(m)) {
+        *out = m;
+        return true;
+      }
+    return false;
+  }
+  static const char* mode_name(Mode m) { return m == Mode::kAuto ? "auto" : (m == Mode::kOn ? "on" : "off"); }
 
   Mode mode() const { return mode_; }
   // The way currently preferred (with kOn / kOff: the forced one).
