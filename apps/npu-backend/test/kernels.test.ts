@@ -359,7 +359,7 @@ describe("attention kernels", () => {
   // G query heads sharing one KV head in one call (1 = plain attention, 4 = Llama 3.2 1B, 3 = 3B);
   // the slots past n in the last block hold NaN and must not leak into the result.
   for (const hd of [16, 24, 64, 128])
-    for (const n of [1, 5, 16, 17, 40, 100])
+    for (const n of [1, 5, 16, 17, 40, 100, 200])
       it(`every set matches a plain softmax(q.K)V reference (hd ${hd}, n ${n}, groups 1-8)`, () => {
         const r = rng(hd * 100 + n);
         const Kh = new Uint16Array(n * hd).map(() => half(r, 12, 16));
@@ -478,6 +478,14 @@ describe("test hooks reject bad arguments instead of crashing", () => {
     expect(one.median).toBe(one.best); // one pass: its rate is the best sweep
     const three = call("memoryBandwidth", 64, 2, 3)() as { best: number; median: number };
     expect(three.median > 0.1 && three.median <= three.best).toBe(true);
+    expect(call("benchAttention", sets[0], 0, 64, 64, 8, 1)).toThrow(/bad benchAttention arguments/);
+    expect(call("benchAttention", sets[0], 4, 64, 64, 8)).toThrow(/argument 5 must be a number/);
+    expect(call("benchAttention", "nope", 4, 64, 64, 8, 1)).toThrow(/not available/);
+    // the attention micro-benchmark (bench/) gives a rate for every set, not NaN or 0
+    for (const set of sets) {
+      const a = call("benchAttention", set, 4, 40, 64, 2, 1)() as { ms: number; gflops: number };
+      expect(Number.isFinite(a.gflops) && a.gflops > 0 && a.ms > 0).toBe(true);
+    }
     // and the addon still works afterwards
     expect(T.kernelSets()).toEqual(sets);
   });

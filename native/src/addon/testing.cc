@@ -387,6 +387,60 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
   });
 }
 
+// benchAttention(set, G, tokens, hd, kvHeads, iters) -> {ms, gflops}: the set's attention as one
+// thread of a prefill runs it: for each of `tokens` tokens and each of `kvHeads` KV heads (their own
+// K and V blocks of 16 slots, random f16 values), attend_group over the token's n_ctx = t + 1 keys
+// with G query heads, in the forward pass's item order (KV head by KV head); median of `iters` runs
+// after one warm-up.
+// gflops counts the two dot-product passes (q.k and p.V), 4 * G * hd flops per key.
+Napi::Value BenchAttention(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const KernelSet& k = set_from_name(str_arg(info, 0));
+    const int G = num_arg(info, 1).Int32Value(), T = num_arg(info, 2).Int32Value();
+    const int hd = num_arg(info, 3).Int32Value(), H = num_arg(info, 4).Int32Value();
+    const int iters = num_arg(info, 5).Int32Value();
+    if (G < 1 || G > 16 || T < 1 || T > 65536 || hd < 1 || hd > 512 || H < 1 || H > 64 || iters < 1)
+      fail("bad benchAttention arguments");
+    const int bs = 16, nb = (T + bs - 1) / bs;
+    uint32_t st = 12345;
+    auto half = [&]() {  // a random f16 in about [-1, 1)
+      st = st * 1664525u + 1013904223u;
+      return static_cast<uint16_t>(0x3800u | ((st >> 16) & 0x3FFu) | ((st >> 8) & 0x8000u));
+    };
+    std::vector<uint16_t> kt(static_cast<size_t>(H) * nb * bs * hd), vt(kt.size());
+    for (auto& h : kt) h = half();
+    for (auto& h : vt) h = half();
+    std::vector<const uint16_t*> kb, vb;  // per head, nb block pointers
+    for (int h = 0; h < H; h++)
+      for (int b = 0; b < nb; b++) {
+        kb.push_back(kt.data() + (static_cast<size_t>(h) * nb + b) * bs * hd);
+        vb.push_back(vt.data() + (static_cast<size_t>(h) * nb + b) * bs * hd);
+      }
+    std::vector<float> q(static_cast<size_t>(G * hd));
+    for (auto& v : q) v = static_cast<float>(static_cast<int32_t>(st = st * 1664525u + 1013904223u)) * 2e-10f;
+    const int stride = nb * bs + 16;
+    std::vector<float> scores(static_cast<size_t>(G * stride)), out(static_cast<size_t>(G * hd));
+    const AttentionKernels& a = attention_for(k);
+    std::vector<double> times;
+    for (int it = 0; it <= iters; it++) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int h = 0; h < H; h++)
+        for (int t = 0; t < T; t++)
+          a.attend_group(q.data(), G, kb.data() + static_cast<size_t>(h) * nb, vb.data() + static_cast<size_t>(h) * nb,
+                         t + 1, bs, hd, 0.125f, scores.data(), stride, out.data());
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (it > 0) times.push_back(ms);
+    }
+    std::sort(times.begin(), times.end());
+    const double ms = times[times.size() / 2];
+    const double keys = static_cast<double>(T) * (T + 1) / 2 * H;
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("ms", ms);
+    o.Set("gflops", keys * 4.0 * G * hd / (ms * 1e-3) / 1e9);
+    return o;
+  });
+}
+
 // sampleDraws(logits, params, draws[, mask]) -> {counts: Int32Array, ms}: the engine's Sampler (the
 // same params conversion as createSequence) drawing `draws` times from one logit row, each draw on
 // a fresh copy of the row; counts per token. Params with penalties see the earlier draws, as in a
