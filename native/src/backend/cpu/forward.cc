@@ -247,8 +247,11 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     // ---- causal grouped-query attention over each sequence's cached blocks
     // One item per (token, KV head): its `group` query heads share every K and V load. Items are
     // taken in order from a shared counter (later tokens cost more; see matmul_job.h for why not a
-    // static split). As llama.cpp's CPU path: q and the softmax weights are rounded to f16 against
-    // f16 K and V.
+    // static split), KV head by KV head, so the threads read one head's K and V blocks at a time
+    // (a 1024-token prompt's K and V over all 8 KV heads of the 1b model, 2 MiB a layer, overflow
+    // a core's L2; one head's do not). testing.benchAttention, AMD Zen 5, 1024 and 2048 tokens,
+    // one thread, that order against token by token: +4.5-6% on AVX-512, +2.5% on AVX2. As
+    // llama.cpp's CPU path: q and the softmax weights are rounded to f16 against f16 K and V.
     std::atomic<int64_t> next_item{0};
     pool.parallel([&](int ith, int) {
       float* scores = reinterpret_cast<float*>(plan.arena + A.scratch + static_cast<size_t>(ith) * A.scratch_per_thread);
@@ -257,7 +260,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
       const uint16_t** vb = kb + (m.max_positions + 1);
       for (int64_t item = next_item.fetch_add(1, std::memory_order_relaxed); item < T * n_kv;
            item = next_item.fetch_add(1, std::memory_order_relaxed)) {
-        const int64_t t = item / n_kv, kvh = item % n_kv;
+        const int64_t t = item % T, kvh = item / T;
         const BatchToken& bt = b.tokens[static_cast<size_t>(t)];
         const BatchSeq& s = b.seqs[static_cast<size_t>(bt.seq)];
         const int64_t n_ctx = bt.pos + 1;
