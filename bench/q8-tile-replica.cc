@@ -62,35 +62,34 @@ GB_AVX2 inline int32_t fold(const __m256i* acc, int n) {
   return _mm256_extract_epi32(s, 0) ^ _mm256_extract_epi32(s, 7);
 }
 
-GB_AVX2 __attribute__((noinline)) int32_t way_regs() {
+// Where a cell's 4 activation bytes (row r, block b, step kg) come from, in the one-half-at-a-time ways.
+enum class XFrom { kRegs, kBroadcast, kExpanded };
+
+// One step (kg) of one 8-row half (h) of block b for all rows: the weight vector's |w| and sign
+// mask, then a cell per row. `x` (the rows' activations in registers) is read for kRegs only.
+template <XFrom F>
+GB_AVX2 inline void half_step(__m256i* acc, const __m256i* x, int b, int kg, int h) {
+  const __m256i w = wvec(b, kg, h);
+  const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; r++) {
+    __m256i xr;
+    if constexpr (F == XFrom::kRegs) xr = x[r];
+    if constexpr (F == XFrom::kBroadcast) xr = bcast4(&g_x[r][b * 32 + kg * 4]);
+    if constexpr (F == XFrom::kExpanded) xr = _mm256_load_si256(reinterpret_cast<const __m256i*>(g_xe[b][kg][r]));
+    acc[r] = cell(acc[r], aw, neg, xr);
+  }
+}
+
+template <XFrom F>
+GB_AVX2 __attribute__((noinline)) int32_t way_half() {
   __m256i acc[kRows], x[kRows];
   for (int r = 0; r < kRows; r++) acc[r] = _mm256_setzero_si256(), x[r] = _mm256_set1_epi32(r * 0x01020304 + 7);
   for (int rep = 0; rep < kReps; rep++)
     for (int b = 0; b < kBlocks; b++)
       for (int h = 0; h < 2; h++)
 #pragma GCC unroll 2
-        for (int kg = 0; kg < 8; kg++) {
-          const __m256i w = wvec(b, kg, h);
-          const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
-#pragma GCC unroll 8
-          for (int r = 0; r < kRows; r++) acc[r] = cell(acc[r], aw, neg, x[r]);
-        }
-  return fold(acc, kRows);
-}
-
-GB_AVX2 __attribute__((noinline)) int32_t way_half_bcast() {
-  __m256i acc[kRows];
-  for (auto& a : acc) a = _mm256_setzero_si256();
-  for (int rep = 0; rep < kReps; rep++)
-    for (int b = 0; b < kBlocks; b++)
-      for (int h = 0; h < 2; h++)
-#pragma GCC unroll 2
-        for (int kg = 0; kg < 8; kg++) {
-          const __m256i w = wvec(b, kg, h);
-          const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
-#pragma GCC unroll 8
-          for (int r = 0; r < kRows; r++) acc[r] = cell(acc[r], aw, neg, bcast4(&g_x[r][b * 32 + kg * 4]));
-        }
+        for (int kg = 0; kg < 8; kg++) half_step<F>(acc, x, b, kg, h);
   return fold(acc, kRows);
 }
 
@@ -114,23 +113,6 @@ GB_AVX2 __attribute__((noinline)) int32_t way_both_bcast() {
   return fold(&acc[0][0], 2 * kRows);
 }
 
-GB_AVX2 __attribute__((noinline)) int32_t way_expanded() {
-  __m256i acc[kRows];
-  for (auto& a : acc) a = _mm256_setzero_si256();
-  for (int rep = 0; rep < kReps; rep++)
-    for (int b = 0; b < kBlocks; b++)
-      for (int h = 0; h < 2; h++)
-#pragma GCC unroll 2
-        for (int kg = 0; kg < 8; kg++) {
-          const __m256i w = wvec(b, kg, h);
-          const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
-#pragma GCC unroll 8
-          for (int r = 0; r < kRows; r++)
-            acc[r] = cell(acc[r], aw, neg, _mm256_load_si256(reinterpret_cast<const __m256i*>(g_xe[b][kg][r])));
-        }
-  return fold(acc, kRows);
-}
-
 // half-bcast with the engine's per-block work around it: each block's accumulators start from a
 // weight-sum vector and end in a float update (vcvtdq2ps, the two scales multiplied, FMA).
 GB_AVX2 __attribute__((noinline)) int32_t way_half_bcast_float() {
@@ -139,28 +121,23 @@ GB_AVX2 __attribute__((noinline)) int32_t way_half_bcast_float() {
   for (int rep = 0; rep < kReps; rep++)
     for (int b = 0; b < kBlocks; b++) {
       const uint8_t* t = g_group + b * kBlockBytes;
-      __m256i acc[kRows][2];
+      __m256i acc[2][kRows];  // [half][row]
       for (int h = 0; h < 2; h++) {
         const __m256i start = _mm256_load_si256(reinterpret_cast<const __m256i*>(g_wsum[b] + h * 8));
 #pragma GCC unroll 8
-        for (int r = 0; r < kRows; r++) acc[r][h] = start;
+        for (int r = 0; r < kRows; r++) acc[h][r] = start;
       }
 #pragma GCC unroll 1
       for (int h = 0; h < 2; h++)
 #pragma GCC unroll 2
-        for (int kg = 0; kg < 8; kg++) {
-          const __m256i w = wvec(b, kg, h);
-          const __m256i aw = _mm256_abs_epi8(w), neg = _mm256_cmpgt_epi8(_mm256_setzero_si256(), w);
-#pragma GCC unroll 8
-          for (int r = 0; r < kRows; r++) acc[r][h] = cell(acc[r][h], aw, neg, bcast4(&g_x[r][b * 32 + kg * 4]));
-        }
+        for (int kg = 0; kg < 8; kg++) half_step<XFrom::kBroadcast>(acc[h], nullptr, b, kg, h);
       const __m256 d0 = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(t)));
       const __m256 d1 = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(t + 16)));
 #pragma GCC unroll 8
       for (int r = 0; r < kRows; r++) {
         const __m256 xd = _mm256_set1_ps(g_xd[r][b]);
-        facc[r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][0]), _mm256_mul_ps(d0, xd), facc[r][0]);
-        facc[r][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][1]), _mm256_mul_ps(d1, xd), facc[r][1]);
+        facc[r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[0][r]), _mm256_mul_ps(d0, xd), facc[r][0]);
+        facc[r][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[1][r]), _mm256_mul_ps(d1, xd), facc[r][1]);
       }
     }
   __m256 s = _mm256_setzero_ps();
@@ -199,10 +176,10 @@ int main(int argc, char** argv) {
     int32_t (*fn)();
     std::vector<double> gcells;
   };
-  Way ways[] = {{"regs", way_regs, {}},
-                {"half-bcast", way_half_bcast, {}},
+  Way ways[] = {{"regs", way_half<XFrom::kRegs>, {}},
+                {"half-bcast", way_half<XFrom::kBroadcast>, {}},
                 {"both-bcast", way_both_bcast, {}},
-                {"expanded", way_expanded, {}},
+                {"expanded", way_half<XFrom::kExpanded>, {}},
                 {"half+float", way_half_bcast_float, {}}};
   volatile int32_t sink = 0;
   const double cells = 2.0 * kReps * kBlocks * 8 * kRows;
