@@ -31,6 +31,23 @@
 namespace gb::addon {
 namespace {
 
+// The bench hooks' random data: a 32-bit LCG (Numerical Recipes' constants), advanced and returned.
+uint32_t lcg_next(uint32_t& st) { return st = st * 1664525u + 1013904223u; }
+
+// The bench hooks' timing: `run(it)` for it = 0 .. iters, the first a warm-up; the median ms of the rest.
+template <class F>
+double median_run_ms(int iters, F&& run) {
+  std::vector<double> times;
+  for (int it = 0; it <= iters; it++) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run(it);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (it > 0) times.push_back(ms);
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
 // Checked argument getters: a wrong or missing argument is a JS error, never a fatal cast.
 Napi::Number num_arg(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsNumber()) fail("argument %zu must be a number", i);
@@ -342,7 +359,7 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
     const size_t raw_bytes = static_cast<size_t>(N * (K / ti.block) * ti.bytes);
     std::vector<uint8_t> raw(raw_bytes);
     uint32_t st = 12345;
-    for (auto& b : raw) b = static_cast<uint8_t>((st = st * 1664525u + 1013904223u) >> 24);
+    for (auto& b : raw) b = static_cast<uint8_t>(lcg_next(st) >> 24);
     // Keep f16 scales finite and small: rewrite every block's scale field where the format has one.
     if (t == GgmlType::Q8_0 || t == GgmlType::Q4_0)
       for (size_t o = 0; o < raw_bytes; o += ti.bytes) raw[o + 1] = 0x20;
@@ -361,24 +378,18 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
     raw.shrink_to_fit();
     Matrix m{f, t, N, K, static_cast<uint8_t*>(mem), pb};
     std::vector<float> x(static_cast<size_t>(M * K));
-    for (auto& v : x) v = static_cast<float>(static_cast<int32_t>(st = st * 1664525u + 1013904223u)) * 1e-9f;
+    for (auto& v : x) v = static_cast<float>(static_cast<int32_t>(lcg_next(st))) * 1e-9f;
     ActFormat af = act_format_for(f);
     std::vector<uint8_t> act(act_bytes(af, M, K) + 64);
     k.convert_act(af, x.data(), K, 0, M, M, K, act.data());
     std::vector<float> y(static_cast<size_t>(M * N));
     ThreadPool pool(threads);
-    std::vector<double> times;
-    for (int it = 0; it <= iters; it++) {
+    const double ms = median_run_ms(iters, [&](int it) {
       m.data = static_cast<uint8_t*>(mem) + stride * static_cast<size_t>(it % copies);
-      auto t0 = std::chrono::steady_clock::now();
       MatmulJob job(k, m, act.data(), M, y.data(), tile, pool.size());
       pool.parallel([&](int, int) { job.run(); });
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (it > 0) times.push_back(ms);
-    }
+    });
     munmap(mem, total);
-    std::sort(times.begin(), times.end());
-    const double ms = times[times.size() / 2];
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("ms", ms);
     o.Set("gbps", static_cast<double>(pb) / (ms * 1e-3) / 1e9);
@@ -404,8 +415,8 @@ Napi::Value BenchAttention(const Napi::CallbackInfo& info) {
     const int bs = 16, nb = (T + bs - 1) / bs;
     uint32_t st = 12345;
     auto half = [&]() {  // a random f16 in about [-1, 1)
-      st = st * 1664525u + 1013904223u;
-      return static_cast<uint16_t>(0x3800u | ((st >> 16) & 0x3FFu) | ((st >> 8) & 0x8000u));
+      const uint32_t r = lcg_next(st);
+      return static_cast<uint16_t>(0x3800u | ((r >> 16) & 0x3FFu) | ((r >> 8) & 0x8000u));
     };
     std::vector<uint16_t> kt(static_cast<size_t>(H) * nb * bs * hd), vt(kt.size());
     for (auto& h : kt) h = half();
@@ -417,22 +428,16 @@ Napi::Value BenchAttention(const Napi::CallbackInfo& info) {
         vb.push_back(vt.data() + (static_cast<size_t>(h) * nb + b) * bs * hd);
       }
     std::vector<float> q(static_cast<size_t>(G * hd));
-    for (auto& v : q) v = static_cast<float>(static_cast<int32_t>(st = st * 1664525u + 1013904223u)) * 2e-10f;
+    for (auto& v : q) v = static_cast<float>(static_cast<int32_t>(lcg_next(st))) * 2e-10f;
     const int stride = nb * bs + 16;
     std::vector<float> scores(static_cast<size_t>(G * stride)), out(static_cast<size_t>(G * hd));
     const AttentionKernels& a = attention_for(k);
-    std::vector<double> times;
-    for (int it = 0; it <= iters; it++) {
-      const auto t0 = std::chrono::steady_clock::now();
+    const double ms = median_run_ms(iters, [&](int) {
       for (int h = 0; h < H; h++)
         for (int t = 0; t < T; t++)
           a.attend_group(q.data(), G, kb.data() + static_cast<size_t>(h) * nb, vb.data() + static_cast<size_t>(h) * nb,
                          t + 1, bs, hd, 0.125f, scores.data(), stride, out.data());
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (it > 0) times.push_back(ms);
-    }
-    std::sort(times.begin(), times.end());
-    const double ms = times[times.size() / 2];
+    });
     const double keys = static_cast<double>(T) * (T + 1) / 2 * H;
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("ms", ms);
