@@ -428,6 +428,58 @@ void sweep_silu(const std::vector<const KernelSet*>& sets) {
   std::printf("  silu_mul, %zu sets: %ld checks\n", sets.size(), g_checks - before);
 }
 
+// The f16 row conversions of every set (AttentionKernels::to_f16, round_f16) against the scalar
+// f32_to_f16 / round_f16 of common/half.h, bit for bit: random floats over f16's whole range and
+// past it, and the edges: signed zeros, f16 subnormals and the halfway points between them, ties to
+// even, the largest finite half and the first values that round to infinity, infinities. A NaN
+// must stay a NaN of the same sign (F16C and NEON keep payload bits the scalar code drops).
+void sweep_f16_rows(const std::vector<const KernelSet*>& sets) {
+  const long before = g_checks;
+  Rng r(1616);
+  std::vector<float> edges = {0.0f, -0.0f, 65504.0f, -65504.0f, 65519.99f, 65520.0f, -65520.0f, 1e30f,
+                              INFINITY, -INFINITY, std::ldexp(1.0f, -24), std::ldexp(1.0f, -25),
+                              std::ldexp(3.0f, -26), std::ldexp(1.0f, -26), std::ldexp(1.0f, -14),
+                              std::ldexp(1023.0f, -24), std::ldexp(2047.0f, -25), 1.0f + std::ldexp(1.0f, -11),
+                              1.0f + std::ldexp(3.0f, -11), -2.0f - std::ldexp(1.0f, -10), 1e-40f, -1e-45f};
+  for (int n : {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1027}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) {
+      const double k = r();
+      const float v = static_cast<float>(std::ldexp(1.0 + r(), static_cast<int>(r() * 50) - 30));
+      x[static_cast<size_t>(i)] = (k < 0.5 ? v : -v);
+      if (k > 0.9) x[static_cast<size_t>(i)] = edges[static_cast<size_t>(r() * static_cast<double>(edges.size()))];
+    }
+    if (n == 1027) {
+      for (size_t i = 0; i < edges.size(); i++) x[i] = edges[i];
+      x[edges.size()] = NAN;
+      x[edges.size() + 1] = -NAN;
+    }
+    for (const KernelSet* k : sets) {
+      const AttentionKernels& a = attention_for(*k);
+      std::vector<uint16_t> h(static_cast<size_t>(n));
+      std::vector<float> f(static_cast<size_t>(n));
+      a.to_f16(x.data(), h.data(), n);
+      a.round_f16(x.data(), f.data(), n);
+      for (int i = 0; i < n; i++) {
+        const float v = x[static_cast<size_t>(i)];
+        const uint16_t got = h[static_cast<size_t>(i)], want = f32_to_f16(v);
+        const float rf = f[static_cast<size_t>(i)], rwant = round_f16(v);
+        if (std::isnan(v)) {
+          CHECK((got & 0x7C00) == 0x7C00 && (got & 0x3FF) != 0 && (got & 0x8000) == (want & 0x8000),
+                "%s to_f16 n=%d i=%d: NaN -> 0x%04x", a.name, n, i, got);
+          CHECK(std::isnan(rf) && std::signbit(rf) == std::signbit(v), "%s round_f16 n=%d i=%d: NaN -> %g", a.name, n,
+                i, rf);
+          continue;
+        }
+        CHECK(got == want, "%s to_f16 n=%d i=%d: %.9g -> 0x%04x, want 0x%04x", a.name, n, i, v, got, want);
+        CHECK(std::memcmp(&rf, &rwant, 4) == 0, "%s round_f16 n=%d i=%d: %.9g -> %.9g, want %.9g", a.name, n, i, v,
+              rf, rwant);
+      }
+    }
+  }
+  std::printf("  f16 rows (to_f16, round_f16), %zu sets: %ld checks\n", sets.size(), g_checks - before);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -468,6 +520,7 @@ int main(int argc, char** argv) {
   sweep_quantize(sets);
   sweep_attention(sets, quick);
   sweep_silu(sets);
+  sweep_f16_rows(sets);
   if (g_failures) {
     std::printf("kernel-sweep: FAILED: %d of %ld checks (sets:", g_failures, g_checks);
     for (const KernelSet* k : sets) std::printf(" %s", k->name);

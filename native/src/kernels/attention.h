@@ -23,6 +23,13 @@ struct AttentionKernels {
   // The FFN's SwiGLU, elementwise over n floats: g[i] = silu(g[i]) * u[i] (exp in float, as ggml).
   // Here because it is written once over the same SIMD vocabulary as attention.
   void (*silu_mul)(float* g, const float* u, int64_t n);
+  // f16 conversions of n floats, lane by lane the same as common/half.h's f32_to_f16 and
+  // round_f16 (round to nearest even, overflow to infinity; a NaN stays a NaN, its payload may
+  // differ): the K and V stores of the cache and q's rounding before attention. In the vector sets
+  // they take one conversion instruction per vector where the scalar versions take about 20
+  // integer and float operations per value.
+  void (*to_f16)(const float* x, uint16_t* out, int64_t n);
+  void (*round_f16)(const float* x, float* out, int64_t n);
 };
 
 const AttentionKernels* attention_portable();

@@ -36,6 +36,9 @@ struct V256 {
     return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
   }
   static R round_f16(R v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
+  static void store_f16(uint16_t* p, R v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  }
   // As the AVX-512 version; 2^n is built in the exponent field (n >= -126 after the clamp).
   static R exp_neg(R x) {
     const R log2e = set1(1.44269504088896341f), ln2_hi = set1(0.693359375f), ln2_lo = set1(-2.12194440e-4f);
@@ -55,7 +58,7 @@ struct V256 {
   }
 };
 
-const AttentionKernels kSet = {"avx2", attend_group<V256>, silu_mul<V256>};
+const AttentionKernels kSet = {"avx2", attend_group<V256>, silu_mul<V256>, to_f16_row<V256>, round_f16_row<V256>};
 
 }  // namespace
 

@@ -27,6 +27,9 @@ struct V512 {
   static float hsum(R v) { return _mm512_reduce_add_ps(v); }
   static float hmax(R v) { return _mm512_reduce_max_ps(v); }
   static R round_f16(R v) { return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
+  static void store_f16(uint16_t* p, R v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  }
   // Cody-Waite reduction to 2^n * e^r, |r| <= ln2/2, and a degree-6 polynomial (relative error
   // ~2e-7, below the f16 rounding the weights get next).
   static R exp_neg(R x) {
@@ -46,7 +49,7 @@ struct V512 {
   }
 };
 
-const AttentionKernels kSet = {"avx512", attend_group<V512>, silu_mul<V512>};
+const AttentionKernels kSet = {"avx512", attend_group<V512>, silu_mul<V512>, to_f16_row<V512>, round_f16_row<V512>};
 
 }  // namespace
 

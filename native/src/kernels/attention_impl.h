@@ -9,10 +9,12 @@
 //
 // A `V` provides: using R (the register type); kLanes; zero(); set1(float); load(const float*);
 // store(float*, R); load_f16(const uint16_t*) (kLanes halves); fma(a, b, c) = a * b + c; mul; sub;
-// max; min; div; exp_neg(R) (exp of x <= 0, relative error ~1e-7); round_f16(R); hsum(R); hmax(R).
+// max; min; div; exp_neg(R) (exp of x <= 0, relative error ~1e-7); round_f16(R); hsum(R); hmax(R);
+// store_f16(uint16_t*, R) (kLanes halves, rounded to nearest even).
 #pragma once
 #include <cmath>
 
+#include "common/half.h"
 #include "kernels/attention.h"
 
 namespace gb {
@@ -138,6 +140,20 @@ void silu_mul(float* g, const float* u, int64_t n) {
     V::store(g + i, V::mul(s, V::load(u + i)));
   }
   for (; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+// AttentionKernels::to_f16 and round_f16: whole vectors, then the scalar conversions for the tail.
+template <class V>
+void to_f16_row(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + V::kLanes <= n; i += V::kLanes) V::store_f16(out + i, V::load(x + i));
+  for (; i < n; i++) out[i] = f32_to_f16(x[i]);
+}
+template <class V>
+void round_f16_row(const float* x, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + V::kLanes <= n; i += V::kLanes) V::store(out + i, V::round_f16(V::load(x + i)));
+  for (; i < n; i++) out[i] = gb::round_f16(x[i]);
 }
 
 // Whether attend_group<V> computes this shape itself.

@@ -28,6 +28,7 @@ struct V128 {
   static float hsum(R v) { return vaddvq_f32(v); }
   static float hmax(R v) { return vmaxvq_f32(v); }
   static R round_f16(R v) { return vcvt_f32_f16(vcvt_f16_f32(v)); }
+  static void store_f16(uint16_t* p, R v) { vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(v))); }
   // As the AVX2 version: n = round(x log2 e), r = x - n ln2 in two parts, a degree-5 polynomial,
   // and 2^n built in the exponent field (n >= -126 after the clamp).
   static R exp_neg(R x) {
@@ -48,7 +49,7 @@ struct V128 {
   }
 };
 
-const AttentionKernels kSet = {"neon", attend_group<V128>, silu_mul<V128>};
+const AttentionKernels kSet = {"neon", attend_group<V128>, silu_mul<V128>, to_f16_row<V128>, round_f16_row<V128>};
 
 }  // namespace
 

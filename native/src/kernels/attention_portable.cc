@@ -110,7 +110,16 @@ void attend_group(const float* q, int G, const uint16_t* const* kb, const uint16
                out + g * hd);
 }
 
-const AttentionKernels kSet = {"portable", attend_group, gb::silu_mul<VGen>};
+// The f16 row conversions value by value: VGen::round_f16 is exact only up to f16's largest finite
+// value, which is all the softmax weights need, while q and K and V may lie anywhere.
+void to_f16(const float* x, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = f32_to_f16(x[i]);
+}
+void round_f16_row(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = round_f16(x[i]);
+}
+
+const AttentionKernels kSet = {"portable", attend_group, gb::silu_mul<VGen>, to_f16, round_f16_row};
 
 }  // namespace
 

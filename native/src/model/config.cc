@@ -28,7 +28,7 @@ LlamaConfig LlamaConfig::from_gguf(const GgufFile& f) {
     fail("model: head_count %lld is not a multiple of head_count_kv %lld", static_cast<long long>(c.n_head),
          static_cast<long long>(c.n_head_kv));
   uint64_t default_hd = static_cast<uint64_t>(c.n_embd / c.n_head);
-  c.head_dim = limit("attention.key_length", f.get_uint_or(a + "attention.key_length", default_hd), 2, 512);
+  c.head_dim = limit("attention.key_length", f.get_uint_or(a + "attention.key_length", default_hd), 2, kMaxHeadDim);
   if (f.get_uint_or(a + "attention.value_length", static_cast<uint64_t>(c.head_dim)) != static_cast<uint64_t>(c.head_dim))
     fail("model: attention.value_length differs from key_length (not a Llama layout)");
   if (c.head_dim % 2 != 0) fail("model: head dimension %lld must be even for RoPE", static_cast<long long>(c.head_dim));

@@ -8,6 +8,9 @@ namespace gb {
 
 class GgufFile;
 
+// The largest head dimension a model may have (the forward pass keeps one head's values on the stack).
+constexpr int64_t kMaxHeadDim = 512;
+
 struct LlamaConfig {
   std::string architecture;  // "llama"
   std::string name;

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "common/half.h"
 #include "kernels/act.h"
 #include "kernels/attention.h"
 #include "backend/cpu/cpu_model.h"
@@ -226,6 +225,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     pool.parallel([&](int ith, int nth) {
       int64_t t0, t1;
       split_range(T, ith, nth, &t0, &t1);
+      uint16_t kh[kMaxHeadDim];
       for (int64_t t = t0; t < t1; t++) {
         const BatchToken& bt = b.tokens[static_cast<size_t>(t)];
         const float* cs = m.rope_cos.data() + bt.pos * half;
@@ -233,12 +233,10 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
         rope(q + t * Dq, n_head, hd, cs, sn);
         rope(k + t * Dkv, n_kv, hd, cs, sn);
         for (int64_t h = 0; h < n_kv; h++) {
-          uint16_t* kd = kv.k(layer, bt.block, h) + bt.slot;  // K blocks are (hd, bs)
-          uint16_t* vd = kv.v(layer, bt.block, h) + bt.slot * hd;
-          for (int64_t i = 0; i < hd; i++) {
-            kd[i * bs] = f32_to_f16(k[t * Dkv + h * hd + i]);
-            vd[i] = f32_to_f16(v[t * Dkv + h * hd + i]);
-          }
+          uint16_t* kd = kv.k(layer, bt.block, h) + bt.slot;  // K blocks are (hd, bs): one column
+          attention.to_f16(k + t * Dkv + h * hd, kh, hd);
+          for (int64_t i = 0; i < hd; i++) kd[i * bs] = kh[i];
+          attention.to_f16(v + t * Dkv + h * hd, kv.v(layer, bt.block, h) + bt.slot * hd, hd);
         }
       }
     });
@@ -265,7 +263,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
         const BatchSeq& s = b.seqs[static_cast<size_t>(bt.seq)];
         const int64_t n_ctx = bt.pos + 1;
         const float* qh = q + t * Dq + kvh * group * hd;  // heads kvh*group .. kvh*group + group - 1
-        for (int64_t i = 0; i < group * hd; i++) qf[i] = round_f16(qh[i]);
+        attention.round_f16(qh, qf, group * hd);
         for (int64_t j = 0; j * bs < n_ctx; j++) {
           kb[j] = kv.k(layer, s.blocks[j], kvh);
           vb[j] = kv.v(layer, s.blocks[j], kvh);
