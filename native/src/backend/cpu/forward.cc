@@ -21,13 +21,23 @@ namespace {
 
 size_t align_up(size_t n) { return (n + 63) & ~size_t{63}; }
 
-// y = (x / rms(x)) * w, as ggml: squares summed in double, scale in float, then the weight.
+// y = (x / rms(x)) * w, as ggml: squares (in float) summed in double, scale in float, then the
+// weight. ggml adds the squares one after another, a chain of dependent double additions (about 4
+// cycles each: 2.7 us per 2048-value row, 25 ms of a 512-token prefill of the 1b model on 2
+// threads). Here they go into 8 partial sums, which the compiler keeps in vector registers, added
+// pairwise at the end. Summed in double, the order changes the sum by about 1e-16 of itself, so
+// the float mean is the sequential one except when that sum lies that close to a float rounding
+// boundary.
 inline void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
-  double sum = 0;
-  for (int64_t i = 0; i < n; i++) sum += static_cast<double>(x[i] * x[i]);
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) part[j] += static_cast<double>(x[i + j] * x[i + j]);
+  for (; i < n; i++) part[0] += static_cast<double>(x[i] * x[i]);
+  const double sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
   const float mean = static_cast<float>(sum / static_cast<double>(n));
   const float scale = 1.0f / std::sqrt(mean + eps);
-  for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+  for (i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }
 
 // RoPE on each head of v, rotating ADJACENT pairs (x[2i], x[2i+1]) by angle theta_i (cos[i],
