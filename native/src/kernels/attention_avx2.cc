@@ -24,6 +24,7 @@ struct V256 {
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
   static R min(R a, R b) { return _mm256_min_ps(a, b); }
   static R div(R a, R b) { return _mm256_div_ps(a, b); }
+  static R if_neg(R x, R a, R b) { return _mm256_blendv_ps(b, a, x); }
   static float hsum(R v) {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
     lo = _mm_add_ps(lo, hi);

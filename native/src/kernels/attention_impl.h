@@ -10,7 +10,8 @@
 // A `V` provides: using R (the register type); kLanes; zero(); set1(float); load(const float*);
 // store(float*, R); load_f16(const uint16_t*) (kLanes halves); fma(a, b, c) = a * b + c; mul; sub;
 // max; min; div; exp_neg(R) (exp of x <= 0, relative error ~1e-7); round_f16(R); hsum(R); hmax(R);
-// store_f16(uint16_t*, R) (kLanes halves, rounded to nearest even).
+// store_f16(uint16_t*, R) (kLanes halves, rounded to nearest even); if_neg(x, a, b) (a in the lanes
+// where x's sign bit is set, b elsewhere).
 #pragma once
 #include <cmath>
 
@@ -125,8 +126,10 @@ void attend_group_n(const float* q, const uint16_t* const* kb, const uint16_t* c
   }
 }
 
-// silu(x) * u = x * sigmoid(x) * u with both exponentials taken at arguments <= 0, so exp_neg
-// serves every sign: sigmoid(x) = exp(min(x, 0)) / (1 + exp(-|x|)).
+// silu(x) * u = x * sigmoid(x) * u with the exponential taken at -|x| <= 0, so exp_neg serves
+// every sign: sigmoid(x) = exp(min(x, 0)) / (1 + exp(-|x|)), and exp(min(x, 0)) is that same
+// e = exp(-|x|) where x < 0 and 1 elsewhere (exp_neg(0) is exactly 1 in every set, so one
+// exponential gives the same bits as the two this took before).
 template <class V>
 void silu_mul(float* g, const float* u, int64_t n) {
   using R = typename V::R;
@@ -134,9 +137,9 @@ void silu_mul(float* g, const float* u, int64_t n) {
   int64_t i = 0;
   for (; i + V::kLanes <= n; i += V::kLanes) {
     const R x = V::load(g + i);
-    const R neg_abs = V::min(x, V::sub(zero, x));
-    const R num = V::mul(x, V::exp_neg(V::min(x, zero)));
-    const R s = V::div(num, V::add(one, V::exp_neg(neg_abs)));
+    const R e = V::exp_neg(V::min(x, V::sub(zero, x)));
+    const R num = V::mul(x, V::if_neg(x, e, one));
+    const R s = V::div(num, V::add(one, e));
     V::store(g + i, V::mul(s, V::load(u + i)));
   }
   for (; i < n; i++) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];

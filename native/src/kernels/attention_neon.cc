@@ -25,6 +25,7 @@ struct V128 {
   static R max(R a, R b) { return vmaxq_f32(a, b); }
   static R min(R a, R b) { return vminq_f32(a, b); }
   static R div(R a, R b) { return vdivq_f32(a, b); }
+  static R if_neg(R x, R a, R b) { return vbslq_f32(vreinterpretq_u32_s32(vshrq_n_s32(vreinterpretq_s32_f32(x), 31)), a, b); }
   static float hsum(R v) { return vaddvq_f32(v); }
   static float hmax(R v) { return vmaxvq_f32(v); }
   static R round_f16(R v) { return vcvt_f32_f16(vcvt_f16_f32(v)); }

@@ -36,6 +36,7 @@ struct VGen {
   static R max(R a, R b) { return a > b ? a : b; }
   static R min(R a, R b) { return a < b ? a : b; }
   static R div(R a, R b) { return a / b; }
+  static R if_neg(R x, R a, R b) { return bits((ibits(x) >> 31 & ibits(a)) | (~(ibits(x) >> 31) & ibits(b))); }
   static float hsum(R v) { return (v[0] + v[1]) + (v[2] + v[3]); }
   static float hmax(R v) {
     const float a = v[0] > v[1] ? v[0] : v[1], b = v[2] > v[3] ? v[2] : v[3];
