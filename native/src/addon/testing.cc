@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "addon/convert.h"
+#include "backend/cpu/kv_storage.h"
 #include "backend/cpu/matmul_job.h"
 #include "backend/cpu/prefetch_chooser.h"
 #include "common/error.h"
@@ -595,6 +596,48 @@ Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("best", pass_rate.back());  // the fastest pass is the fastest sweep
     o.Set("median", med);
+    return o;
+  });
+}
+
+// kvStorageResidency(layers, kvHeads, headDim, blockSize, nBlocks, commitBlocks) -> {committed,
+// committedResident, tail, tailResident, hugeAligned}: builds the CPU backend's KV storage alone,
+// commits its first blocks as a model load does, and counts with mincore() which 4 KiB pages are
+// resident: those of blocks 0 .. commitBlocks - 1 (every layer's K and V), and those of the last
+// block of each layer (never written, so they should not be). hugeAligned: the storage starts on a
+// 2 MiB boundary.
+Napi::Value KvStorageResidency(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    int64_t a[6];
+    for (size_t i = 0; i < 6; i++) a[i] = num_arg(info, i).Int64Value();
+    for (int64_t v : a)
+      if (v < 1 || v > (1 << 20)) fail("bad kv storage arguments");
+    const KvGeometry g{a[0], a[1], a[2], static_cast<int>(a[3])};
+    if (CpuKvStorage::block_bytes(g) * a[4] > (int64_t{1} << 32) || a[5] >= a[4]) fail("bad kv storage arguments");
+    CpuKvStorage kv(g, a[4]);
+    kv.commit(a[5]);
+    const size_t page = 4096, per_block = static_cast<size_t>(g.n_head_kv * g.block_size * g.head_dim) * 2;
+    auto count = [&](const uint16_t* p, size_t bytes, double* pages, double* resident) {
+      const uintptr_t lo = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
+      const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + bytes + page - 1) & ~(page - 1);
+      std::vector<unsigned char> vec((hi - lo) / page);
+      if (mincore(reinterpret_cast<void*>(lo), hi - lo, vec.data()) != 0) fail("mincore failed");
+      *pages += static_cast<double>(vec.size());
+      for (unsigned char c : vec) *resident += (c & 1) ? 1 : 0;
+    };
+    double committed = 0, committed_resident = 0, tail = 0, tail_resident = 0;
+    for (int64_t l = 0; l < g.n_layer; l++) {
+      count(kv.k(l, 0, 0), per_block * static_cast<size_t>(a[5]), &committed, &committed_resident);
+      count(kv.v(l, 0, 0), per_block * static_cast<size_t>(a[5]), &committed, &committed_resident);
+      count(kv.k(l, static_cast<int>(a[4] - 1), 0), per_block, &tail, &tail_resident);
+      count(kv.v(l, static_cast<int>(a[4] - 1), 0), per_block, &tail, &tail_resident);
+    }
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("committed", committed);
+    o.Set("committedResident", committed_resident);
+    o.Set("tail", tail);
+    o.Set("tailResident", tail_resident);
+    o.Set("hugeAligned", reinterpret_cast<uintptr_t>(kv.k(0, 0, 0)) % (size_t{2} << 20) == 0);
     return o;
   });
 }

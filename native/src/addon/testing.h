@@ -13,6 +13,7 @@ Napi::Value KernelSiluMul(const Napi::CallbackInfo& info);
 Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info);
 Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info);
 Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info);
+Napi::Value KvStorageResidency(const Napi::CallbackInfo& info);
 Napi::Value BenchMatmul(const Napi::CallbackInfo& info);
 Napi::Value BenchAttention(const Napi::CallbackInfo& info);
 Napi::Value SampleDraws(const Napi::CallbackInfo& info);

@@ -85,7 +85,10 @@ class Backend {
   // ---- KV storage
   // Bytes one block of this geometry takes on the device (sizes the cache from its MiB budget).
   virtual int64_t kv_block_bytes(const KvGeometry& g) const = 0;
-  virtual void allocate_kv(const KvGeometry& g, int64_t n_blocks) = 0;
+  // `commit_blocks`: blocks 0 .. commit_blocks - 1, the first ones the cache hands out, are made
+  // resident now (the rest may be committed as they are first written), so that the first
+  // requests after load pay no page faults.
+  virtual void allocate_kv(const KvGeometry& g, int64_t n_blocks, int64_t commit_blocks) = 0;
   // Copies every layer's K and V of block src into dst.
   virtual void copy_kv_block(int src, int dst) = 0;
 

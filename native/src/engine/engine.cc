@@ -44,10 +44,13 @@ Engine::Engine(const std::string& path, const EngineOptions& o, const Progress& 
   const KvGeometry g{c.n_layer, c.n_head_kv, c.head_dim, bs};
   const int64_t n_blocks = std::max<int64_t>(1, o.kv_cache_mib * 1024 * 1024 / backend_->kv_block_bytes(g));
   kv_ = std::make_unique<KvCache>(g, n_blocks);
-  backend_->allocate_kv(g, n_blocks);
 
   const GearConfig& gc = o.gears;
   ladder_ = std::make_unique<GearLadder>(gc.prefill, gc.decode);
+  // The blocks of one largest-gear prompt are committed now (the cache hands out blocks 0, 1, ...
+  // first), so the first request's prefill pays no page faults; the rest of the budget is
+  // committed as it is first used, so an idle server does not hold all of it.
+  backend_->allocate_kv(g, n_blocks, (ladder_->max_tokens() + bs - 1) / bs);
   gears_ = std::make_unique<PlanCache>(
       *ladder_, gc.max_resident_bytes, backend_->caps().max_plans,
       [this](const GearKey& key, bool tune) {

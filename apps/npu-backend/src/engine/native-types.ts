@@ -214,6 +214,25 @@ export interface NativeTesting {
    */
   memoryBandwidth(megabytes: number, threads: number, passes?: number): { best: number; median: number };
   /**
+   * The CPU backend's KV storage built alone with blocks 0 .. commitBlocks - 1 committed (as a model
+   * load does): how many 4 KiB pages of those blocks, and of each layer's never-written last block,
+   * are resident (mincore), and whether the storage starts on a 2 MiB boundary.
+   */
+  kvStorageResidency(
+    layers: number,
+    kvHeads: number,
+    headDim: number,
+    blockSize: number,
+    nBlocks: number,
+    commitBlocks: number,
+  ): {
+    committed: number;
+    committedResident: number;
+    tail: number;
+    tailResident: number;
+    hugeAligned: boolean;
+  };
+  /**
    * The engine's sampler drawing `draws` times from one logit row (a fresh copy each draw; one
    * sampler, so penalties see earlier draws): how often each token came out, and the time taken.
    */

@@ -88,7 +88,10 @@ WeightsInfo CpuBackend::weights_info() const {
   return info;
 }
 
-void CpuBackend::allocate_kv(const KvGeometry& g, int64_t n_blocks) { kv_ = std::make_unique<CpuKvStorage>(g, n_blocks); }
+void CpuBackend::allocate_kv(const KvGeometry& g, int64_t n_blocks, int64_t commit_blocks) {
+  kv_ = std::make_unique<CpuKvStorage>(g, n_blocks);
+  kv_->commit(commit_blocks);
+}
 
 std::shared_ptr<BackendPlan> CpuBackend::compile(const GearKey& key, const PlanShape& shape, bool tune) {
   return build_cpu_plan(model_, key, shape, options_.padded, pool_->size(), *tuner_, tune && options_.autotune);

@@ -29,7 +29,7 @@ class CpuBackend final : public Backend {
   WeightsInfo weights_info() const override;
 
   int64_t kv_block_bytes(const KvGeometry& g) const override { return CpuKvStorage::block_bytes(g); }
-  void allocate_kv(const KvGeometry& g, int64_t n_blocks) override;
+  void allocate_kv(const KvGeometry& g, int64_t n_blocks, int64_t commit_blocks) override;
   void copy_kv_block(int src, int dst) override { kv_->copy(src, dst); }
 
   std::shared_ptr<BackendPlan> compile(const GearKey& key, const PlanShape& shape, bool tune) override;

@@ -1,5 +1,6 @@
-// The CPU's KV storage: every block's K and V as f16 in one anonymous mapping, committed only
-// when a block is first written.
+// The CPU's KV storage: every block's K and V as f16 in one anonymous mapping (huge pages where
+// the kernel allows), committed when a block is first written, except the first blocks the cache
+// hands out, which commit() makes resident at load.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +23,9 @@ class CpuKvStorage {
   // need no horizontal sums), V as (block_size, head_dim).
   uint16_t* k(int64_t layer, int block, int64_t head) { return k_ + offset(layer, block, head); }
   uint16_t* v(int64_t layer, int block, int64_t head) { return v_ + offset(layer, block, head); }
+  // Makes blocks 0 .. blocks - 1 of every layer resident now (best effort: on failure they stay
+  // lazily committed).
+  void commit(int64_t blocks);
   // Copies every layer's K and V of src into dst.
   void copy(int src, int dst);
 
@@ -33,6 +37,8 @@ class CpuKvStorage {
   KvGeometry g_;
   int64_t n_blocks_;
   size_t bytes_ = 0;
+  void* map_ = nullptr;  // the mapping (k_ is map_ rounded up to a huge page)
+  size_t mapped_ = 0;
   uint16_t* k_ = nullptr;
   uint16_t* v_ = nullptr;
 };
