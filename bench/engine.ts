@@ -325,7 +325,7 @@ async function main() {
         "so it is no anchor; run with `--llama-bin` for llama-batched-bench. ",
     );
   lines.push(
-    "Peak RSS includes the gear arenas and the KV blocks touched; the KV cache is reserved lazily (1024 MiB budget here).",
+    "Peak RSS includes the gear arenas and the KV blocks touched; the KV cache is reserved, and committed as it is used but for one largest-gear prompt's blocks at load (1024 MiB budget here).",
   );
   lines.push("");
   if (o.json)
