@@ -616,7 +616,7 @@ Napi::Value KvStorageResidency(const Napi::CallbackInfo& info) {
     if (CpuKvStorage::block_bytes(g) * a[4] > (int64_t{1} << 32) || a[5] >= a[4]) fail("bad kv storage arguments");
     CpuKvStorage kv(g, a[4]);
     kv.commit(a[5]);
-    const size_t page = 4096, per_block = static_cast<size_t>(g.n_head_kv * g.block_size * g.head_dim) * 2;
+    const size_t page = 4096, per_block = kv.layer_block_bytes();
     auto count = [&](const uint16_t* p, size_t bytes, double* pages, double* resident) {
       const uintptr_t lo = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
       const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + bytes + page - 1) & ~(page - 1);

@@ -42,7 +42,7 @@ CpuKvStorage::~CpuKvStorage() {
 void CpuKvStorage::commit(int64_t blocks) {
   blocks = std::min(blocks, n_blocks_);
   if (blocks <= 0) return;
-  const size_t n = static_cast<size_t>(blocks * g_.n_head_kv * g_.block_size * g_.head_dim) * 2;
+  const size_t n = static_cast<size_t>(blocks) * layer_block_bytes();
   for (int64_t l = 0; l < g_.n_layer; l++)
     for (uint16_t* p : {k(l, 0, 0), v(l, 0, 0)}) {
       const uintptr_t lo = reinterpret_cast<uintptr_t>(p) & ~(kPage - 1);
@@ -59,7 +59,7 @@ void CpuKvStorage::commit(int64_t blocks) {
 }
 
 void CpuKvStorage::copy(int src, int dst) {
-  const size_t n = static_cast<size_t>(g_.n_head_kv * g_.block_size * g_.head_dim) * 2;
+  const size_t n = layer_block_bytes();
   for (int64_t l = 0; l < g_.n_layer; l++) {
     std::memcpy(k(l, dst, 0), k(l, src, 0), n);
     std::memcpy(v(l, dst, 0), v(l, src, 0), n);

@@ -19,6 +19,9 @@ class CpuKvStorage {
   static int64_t block_bytes(const KvGeometry& g) { return 2 * 2 * g.n_layer * g.n_head_kv * g.head_dim * g.block_size; }
 
   int block_size() const { return g_.block_size; }
+  // Bytes of one block's K (or V) in one layer, every KV head: what one block adds to each of the
+  // 2 * n_layer regions (layer l's K, layer l's V) that a block's slots lie in.
+  size_t layer_block_bytes() const { return static_cast<size_t>(g_.n_head_kv * g_.block_size * g_.head_dim) * 2; }
   // One layer / block / KV head: K as (head_dim, block_size) halves (transposed, so a block's scores
   // need no horizontal sums), V as (block_size, head_dim).
   uint16_t* k(int64_t layer, int block, int64_t head) { return k_ + offset(layer, block, head); }
