@@ -120,11 +120,15 @@ describe("failover", () => {
     const skewed = await new StandInUpstream("another-secret-0123456789abcdef").start();
     cleanup.push(() => skewed.kill());
     // Alone, the request reaches it, and the client gets a 503 (no backend), not an invalid_api_key 401.
+    // The request starts the edge's first health probe beside it; that probe's 401 would back the
+    // backend off before the request is forwarded if it came back first, so it is held back here.
+    skewed.healthDelayMs = 2000;
     const alone = await edgeFor([skewed.url]);
     const refused = await chat(alone.edge, alone.key);
     expect(refused.status).toBe(503);
     expect(errorBodySchema.parse(await refused.json()).error.code).toBe("server_overloaded");
     expect(skewed.completions).toHaveLength(1);
+    skewed.healthDelayMs = 0;
     // Beside a good backend, every request is served (its health probes are refused too).
     const [good] = await upstreams(1);
     if (!good) throw new Error("no upstreams");

@@ -51,6 +51,8 @@ export class StandInUpstream {
   forcedStatus: number | undefined;
   /** Requests from elsewhere that this backend reports as running, on top of its own. */
   otherLoad = 0;
+  /** Holds each /health answer (of any kind, a refused signature included) this many ms. */
+  healthDelayMs = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private inflight = 0;
@@ -99,6 +101,8 @@ export class StandInUpstream {
     let body = "";
     for await (const chunk of req) body += chunk;
     const path = req.url ?? "/";
+    if (path === "/health" && this.healthDelayMs > 0)
+      await new Promise((r) => setTimeout(r, this.healthDelayMs));
     const signature = await verifySignature(this.secret, {
       method: req.method ?? "GET",
       pathAndQuery: path,
