@@ -22,6 +22,7 @@
         "src/backend/cpu/cpu_backend.cc",
         "src/backend/cpu/cpu_plan.cc",
         "src/backend/cpu/forward.cc",
+        "src/backend/cpu/huge_map.cc",
         "src/backend/cpu/kv_storage.cc",
         "src/backend/cpu/plan_store.cc",
         "src/backend/cpu/tuner.cc",

@@ -22,6 +22,19 @@ describe("KV storage memory", () => {
     }
   });
 
+  // Weights, gear arenas and the KV cache come from one helper that places them on a 2 MiB boundary
+  // itself, so huge pages back them from their first byte on kernels that do not align mappings.
+  it("places every huge-page mapping on a 2 MiB boundary, its size rounded up to 2 MiB", () => {
+    const MiB = 1 << 20;
+    for (const bytes of [1, 4096, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 5 * MiB + 123, 64 * MiB])
+      for (const lazy of [false, true]) {
+        const r = T.hugeMap(bytes, lazy);
+        expect(r.aligned).toBe(true);
+        expect(r.size).toBe(Math.ceil(bytes / (2 * MiB)) * 2 * MiB);
+      }
+    expect(() => T.hugeMap(0)).toThrow(/bad hugeMap size/);
+  });
+
   it("rejects nonsense geometry with an error, not a crash", () => {
     expect(() => T.kvStorageResidency(0, 2, 64, 16, 4096, 1)).toThrow(/bad kv storage arguments/);
     expect(() => T.kvStorageResidency(2, 2, 64, 16, 8, 8)).toThrow(/bad kv storage arguments/);

@@ -103,6 +103,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   testing.Set("kernelQuantizeQ8K", Napi::Function::New(env, KernelQuantizeQ8K));
   testing.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidth));
   testing.Set("kvStorageResidency", Napi::Function::New(env, KvStorageResidency));
+  testing.Set("hugeMap", Napi::Function::New(env, HugeMapInfo));
   testing.Set("benchMatmul", Napi::Function::New(env, BenchMatmul));
   testing.Set("benchAttention", Napi::Function::New(env, BenchAttention));
   testing.Set("sampleDraws", Napi::Function::New(env, SampleDraws));

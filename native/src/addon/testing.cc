@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "addon/convert.h"
+#include "backend/cpu/huge_map.h"
 #include "backend/cpu/kv_storage.h"
 #include "backend/cpu/matmul_job.h"
 #include "backend/cpu/prefetch_chooser.h"
@@ -638,6 +639,24 @@ Napi::Value KvStorageResidency(const Napi::CallbackInfo& info) {
     o.Set("tail", tail);
     o.Set("tailResident", tail_resident);
     o.Set("hugeAligned", reinterpret_cast<uintptr_t>(kv.k(0, 0, 0)) % (size_t{2} << 20) == 0);
+    return o;
+  });
+}
+
+// hugeMap(bytes, lazy) -> {aligned, size}: one HugeMap (the CPU backend's weights, arenas and KV
+// cache): whether it starts on a 2 MiB boundary and its usable size, after writing its first and
+// last byte (so a mapping that is too short faults here rather than in a model).
+Napi::Value HugeMapInfo(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const double bytes = num_arg(info, 0).DoubleValue();
+    if (!(bytes >= 1 && bytes <= double{1 << 30})) fail("bad hugeMap size");
+    HugeMap m(static_cast<size_t>(bytes), info.Length() > 1 && info[1].ToBoolean().Value(), "hugeMap");
+    volatile uint8_t* p = m.data();
+    p[0] = 1;
+    p[m.size() - 1] = 2;
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("aligned", reinterpret_cast<uintptr_t>(m.data()) % HugeMap::kHugePage == 0);
+    o.Set("size", static_cast<double>(m.size()));
     return o;
   });
 }

@@ -14,6 +14,7 @@ Napi::Value KernelQuantizeQ8(const Napi::CallbackInfo& info);
 Napi::Value KernelQuantizeQ8K(const Napi::CallbackInfo& info);
 Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info);
 Napi::Value KvStorageResidency(const Napi::CallbackInfo& info);
+Napi::Value HugeMapInfo(const Napi::CallbackInfo& info);
 Napi::Value BenchMatmul(const Napi::CallbackInfo& info);
 Napi::Value BenchAttention(const Napi::CallbackInfo& info);
 Napi::Value SampleDraws(const Napi::CallbackInfo& info);

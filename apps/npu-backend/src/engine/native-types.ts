@@ -233,6 +233,11 @@ export interface NativeTesting {
     hugeAligned: boolean;
   };
   /**
+   * One of the CPU backend's huge-page mappings (weights, gear arenas, KV cache) of `bytes`: whether
+   * it starts on a 2 MiB boundary and its usable size (bytes rounded up to 2 MiB).
+   */
+  hugeMap(bytes: number, lazy?: boolean): { aligned: boolean; size: number };
+  /**
    * The engine's sampler drawing `draws` times from one logit row (a fresh copy each draw; one
    * sampler, so penalties see earlier draws): how often each token came out, and the time taken.
    */

@@ -1,6 +1,5 @@
 #include "backend/cpu/cpu_plan.h"
 
-#include <sys/mman.h>
 
 #include <chrono>
 #include <cstring>
@@ -31,10 +30,6 @@ const Matrix& layer_matrix(const LayerWeights& L, int kind) {
 
 }  // namespace
 
-CpuPlan::~CpuPlan() {
-  if (arena) munmap(arena, resident_bytes);
-}
-
 std::shared_ptr<CpuPlan> build_cpu_plan(const CpuModel& model, const GearKey& key, const PlanShape& shape, bool padded,
                                         int threads, TileTuner& tuner, bool tune) {
   const double t0 = now_ms();
@@ -57,15 +52,10 @@ std::shared_ptr<CpuPlan> build_cpu_plan(const CpuModel& model, const GearKey& ke
   plan->compile_ms = now_ms() - t0 - tune_ms;
   // The arena: every activation buffer of the plan, committed and touched now, not on a request.
   const double w0 = now_ms();
-  const size_t bytes = (plan->layout.total + (size_t{2} << 20) - 1) & ~((size_t{2} << 20) - 1);
-  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) fail("gears: cannot allocate a %zu-byte arena", bytes);
-#ifdef MADV_HUGEPAGE
-  madvise(mem, bytes, MADV_HUGEPAGE);
-#endif
-  plan->arena = static_cast<uint8_t*>(mem);
-  plan->resident_bytes = bytes;
-  std::memset(plan->arena, 0, bytes);
+  plan->arena_mem = HugeMap(plan->layout.total, false, "gears: the arena");
+  plan->arena = plan->arena_mem.data();
+  plan->resident_bytes = plan->arena_mem.size();
+  std::memset(plan->arena, 0, plan->resident_bytes);
   plan->warm_ms = now_ms() - w0;
   return plan;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/huge_map.h"
 #include "kernels/kernels.h"
 
 namespace gb {
@@ -33,10 +34,10 @@ struct CpuPlan : BackendPlan {
   ArenaLayout layout{};
   std::vector<TileShape> layer_tiles;  // n_layer x kMatLayerKinds
   TileShape output_tile{};
-  uint8_t* arena = nullptr;  // resident_bytes long
+  HugeMap arena_mem;         // huge_map.h: starts on a 2 MiB boundary
+  uint8_t* arena = nullptr;  // arena_mem.data(), resident_bytes long
 
   CpuPlan() = default;
-  ~CpuPlan() override;
   CpuPlan(const CpuPlan&) = delete;
   CpuPlan& operator=(const CpuPlan&) = delete;
 

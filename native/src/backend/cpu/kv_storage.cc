@@ -11,32 +11,19 @@
 namespace gb {
 
 namespace {
-constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kPage = 4096;
 }  // namespace
 
 CpuKvStorage::CpuKvStorage(const KvGeometry& g, int64_t n_blocks) : g_(g), n_blocks_(n_blocks) {
   const size_t halves = static_cast<size_t>(g.n_layer * n_blocks * g.n_head_kv * g.block_size * g.head_dim);
   bytes_ = halves * 2 * 2;
-  // Anonymous memory: a page is committed when it is first written (or by commit()). One 2 MiB
-  // extra so that the storage starts on a huge-page boundary. Huge pages matter twice here: a
-  // prompt's K and V stores touch every layer's region, and with 4 KiB pages each new 4 KiB costs
-  // a fault (about 30-40 ms of a 512-token prefill of a 1B model on a VM), and attention's reads
-  // and K's transposed stores miss the TLB more.
-  mapped_ = bytes_ + kHugePage;
-  void* mem = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mem == MAP_FAILED) fail("kv cache: cannot reserve %zu bytes", bytes_);
-  map_ = mem;
-  const uintptr_t start = (reinterpret_cast<uintptr_t>(mem) + kHugePage - 1) & ~(kHugePage - 1);
-#ifdef MADV_HUGEPAGE
-  madvise(reinterpret_cast<void*>(start), bytes_, MADV_HUGEPAGE);
-#endif
-  k_ = reinterpret_cast<uint16_t*>(start);
+  // Anonymous memory (huge_map.h): a page is committed when it is first written (or by
+  // commit()). Huge pages matter twice here: a prompt's K and V stores touch every layer's region,
+  // and with 4 KiB pages each new 4 KiB costs a fault (about 30-40 ms of a 512-token prefill of a
+  // 1B model on a VM), and attention's reads and K's transposed stores miss the TLB more.
+  mem_ = HugeMap(bytes_, true, "kv cache");
+  k_ = reinterpret_cast<uint16_t*>(mem_.data());
   v_ = k_ + halves;
-}
-
-CpuKvStorage::~CpuKvStorage() {
-  if (map_) munmap(map_, mapped_);
 }
 
 void CpuKvStorage::commit(int64_t blocks) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/cpu/huge_map.h"
 #include "kv/kv_geometry.h"
 
 namespace gb {
@@ -12,7 +13,6 @@ namespace gb {
 class CpuKvStorage {
  public:
   CpuKvStorage(const KvGeometry& g, int64_t n_blocks);
-  ~CpuKvStorage();
   CpuKvStorage(const CpuKvStorage&) = delete;
   CpuKvStorage& operator=(const CpuKvStorage&) = delete;
 
@@ -40,8 +40,7 @@ class CpuKvStorage {
   KvGeometry g_;
   int64_t n_blocks_;
   size_t bytes_ = 0;
-  void* map_ = nullptr;  // the mapping (k_ is map_ rounded up to a huge page)
-  size_t mapped_ = 0;
+  HugeMap mem_;
   uint16_t* k_ = nullptr;
   uint16_t* v_ = nullptr;
 };

@@ -77,13 +77,8 @@ Weights::Weights(const GgufFile& file, const LlamaConfig& c, const KernelSet& ke
   }
   for (const GgufTensorInfo& t : file.tensors()) params_ += static_cast<int64_t>(t.n_elements);
 
-  mapped_ = round_up(total, 2u << 20);
-  void* mem = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) fail("model: cannot allocate %zu bytes for the weights", mapped_);
-#ifdef MADV_HUGEPAGE
-  madvise(mem, mapped_, MADV_HUGEPAGE);
-#endif
-  base_ = static_cast<uint8_t*>(mem);
+  mem_ = HugeMap(total, false, "model: the weights");
+  uint8_t* const base = mem_.data();
   bytes_ = total;
 
   size_t offset = 0, done = 0;
@@ -97,7 +92,7 @@ Weights::Weights(const GgufFile& file, const LlamaConfig& c, const KernelSet& ke
       m.rows = w.ne1;
       m.cols = w.ne0;
       m.bytes = packed_bytes(m.format, m.rows, m.cols);
-      uint8_t* dst = base_ + offset;
+      uint8_t* dst = base + offset;
       const int64_t groups = col_groups(m.rows);
       pool.parallel([&](int ith, int nth) {
         int64_t g0, g1;
@@ -107,7 +102,7 @@ Weights::Weights(const GgufFile& file, const LlamaConfig& c, const KernelSet& ke
       m.data = dst;
       offset += round_up(m.bytes, 4096);
     } else {
-      float* dst = reinterpret_cast<float*>(base_ + offset);
+      float* dst = reinterpret_cast<float*>(base + offset);
       for (int64_t k = 0; k < w.ne0; k++) {
         if (t->type == GgmlType::F32) std::memcpy(dst + k, t->data + k * 4, 4);
         else {
@@ -128,10 +123,6 @@ Weights::Weights(const GgufFile& file, const LlamaConfig& c, const KernelSet& ke
   }
   (void)done;
   if (c.tied_output) output = token_embd;
-}
-
-Weights::~Weights() {
-  if (base_) munmap(base_, mapped_);
 }
 
 }  // namespace gb

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/huge_map.h"
 #include "kernels/kernels.h"
 #include "model/config.h"
 
@@ -31,7 +32,6 @@ class Weights {
   // Validates every tensor against cfg, then repacks into owned memory using `pool`.
   Weights(const GgufFile& file, const LlamaConfig& cfg, const KernelSet& kernels, ThreadPool& pool,
           const std::function<void(double)>& progress);
-  ~Weights();
   Weights(const Weights&) = delete;
   Weights& operator=(const Weights&) = delete;
 
@@ -45,9 +45,8 @@ class Weights {
   int64_t parameter_count() const { return params_; }
 
  private:
-  uint8_t* base_ = nullptr;
+  HugeMap mem_;
   size_t bytes_ = 0;
-  size_t mapped_ = 0;
   int64_t params_ = 0;
 };
 
