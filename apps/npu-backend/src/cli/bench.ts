@@ -48,15 +48,30 @@ function promptTokens(n: number, salt: number): number[] {
   return Array.from({ length: n }, (_, i) => 1000 + ((i * 7919 + salt * 104729) % 100000));
 }
 
-/** Benchmarks one model file on `engine` (any implementation of the Engine interface). */
-export async function benchModel(
+/** A model loaded for benchmarking: prefill and decode timings on demand. */
+export interface BenchSession {
+  loadMs: number;
+  threads: number;
+  isa: string;
+  /** One prefill of a fresh P-token prompt (no prefix-cache hit) and its first token; milliseconds. */
+  prefill(P: number): Promise<number>;
+  /** B sequences after 16-token prompts, then `gen` decode steps; the aggregate tok/s of those steps. */
+  decode(B: number, gen: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads `path` on `engine` with gears for prompts up to `maxPrompt` tokens and batches up to
+ * `maxBatch` sequences, all warmed at load (so no timing pays a compile). Shared by `benchModel` and
+ * the bench drivers that interleave gearbox with llama.cpp prefill by prefill (bench/prefill-pairs.ts).
+ */
+export async function openBench(
   engine: Engine,
   path: string,
-  opts: { promptLengths: number[]; gen: number; batches: number[]; repeat: number; threads?: number },
+  opts: { maxPrompt: number; maxBatch: number; gen: number; threads?: number },
   onProgress?: (f: number, label: string) => void,
-): Promise<BenchResult> {
-  const maxPrompt = Math.max(...opts.promptLengths);
-  const maxBatch = Math.max(...opts.batches);
+): Promise<BenchSession> {
+  const { maxPrompt, maxBatch } = opts;
   const prefillGears = [
     ...new Set(
       [16, 32, 64, 128, 256, 512]
@@ -75,48 +90,82 @@ export async function benchModel(
   });
   const loadMs = performance.now() - t0;
   const greedy = { ...defaultSampling, temperature: 0 };
-  const result: BenchResult = {
-    model: path,
+  let salt = 0;
+  return {
+    loadMs,
     threads: model.device.threads,
     isa: model.device.isa,
-    load_ms: Math.round(loadMs),
+    async prefill(P) {
+      const tokens = promptTokens(P, ++salt); // a new prompt each time: no prefix-cache hits
+      const { seq } = await model.createSequence(greedy);
+      const t = performance.now();
+      await model.step([{ seq, tokens, sample: true }]);
+      const ms = performance.now() - t;
+      await model.freeSequence(seq);
+      return ms;
+    },
+    async decode(B, gen) {
+      const seqs: number[] = [];
+      for (let b = 0; b < B; b++) seqs.push((await model.createSequence(greedy)).seq);
+      let results = await model.step(
+        seqs.map((seq) => ({ seq, tokens: promptTokens(16, ++salt), sample: true })),
+      );
+      const t = performance.now();
+      for (let i = 0; i < gen; i++)
+        results = await model.step(results.map((x) => ({ seq: x.seq, tokens: [x.token], sample: true })));
+      const rate = ((B * gen) / (performance.now() - t)) * 1000;
+      for (const s of seqs) await model.freeSequence(s);
+      return rate;
+    },
+    close: () => model.close(),
+  };
+}
+
+/** Benchmarks one model file on `engine` (any implementation of the Engine interface). */
+export async function benchModel(
+  engine: Engine,
+  path: string,
+  opts: { promptLengths: number[]; gen: number; batches: number[]; repeat: number; threads?: number },
+  onProgress?: (f: number, label: string) => void,
+): Promise<BenchResult> {
+  const session = await openBench(
+    engine,
+    path,
+    {
+      maxPrompt: Math.max(...opts.promptLengths),
+      maxBatch: Math.max(...opts.batches),
+      gen: opts.gen,
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    },
+    onProgress,
+  );
+  const result: BenchResult = {
+    model: path,
+    threads: session.threads,
+    isa: session.isa,
+    load_ms: Math.round(session.loadMs),
     peak_rss_bytes: 0,
     prefill: [],
     decode: [],
   };
   try {
-    let salt = 0;
     for (const P of opts.promptLengths) {
       const times: number[] = [];
+      // r = -1: the warm-up, not timed
       for (let r = -1; r < opts.repeat; r++) {
-        const tokens = promptTokens(P, ++salt); // a new prompt each time: no prefix-cache hits
-        const { seq } = await model.createSequence(greedy);
-        const t = performance.now();
-        await model.step([{ seq, tokens, sample: true }]);
-        if (r >= 0) times.push(performance.now() - t); // r = -1: the warm-up, not timed
-        await model.freeSequence(seq);
+        const ms = await session.prefill(P);
+        if (r >= 0) times.push(ms);
       }
       const ms = median(times);
       result.prefill.push({ prompt_tokens: P, tokens_per_s: round((P / ms) * 1000), ms: round(ms) });
     }
     for (const B of opts.batches) {
       const rates: number[] = [];
-      for (let r = 0; r < opts.repeat; r++) {
-        const seqs: number[] = [];
-        for (let b = 0; b < B; b++) seqs.push((await model.createSequence(greedy)).seq);
-        let results = await model.step(
-          seqs.map((seq) => ({ seq, tokens: promptTokens(16, ++salt), sample: true })),
-        );
-        const t = performance.now();
-        for (let i = 0; i < opts.gen; i++)
-          results = await model.step(results.map((x) => ({ seq: x.seq, tokens: [x.token], sample: true })));
-        rates.push(((B * opts.gen) / (performance.now() - t)) * 1000);
-        for (const s of seqs) await model.freeSequence(s);
-      }
+      for (let r = 0; r < opts.repeat; r++) rates.push(await session.decode(B, opts.gen));
       result.decode.push({ batch: B, tokens_per_s: round(median(rates)) });
     }
   } finally {
-    await model.close();
+    await session.close();
   }
   result.peak_rss_bytes = process.resourceUsage().maxRSS * 1024;
   return result;
