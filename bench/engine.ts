@@ -24,6 +24,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { llamaBatchedDecode, llamaBenchPrefill } from "./lib/llama-tools.js";
 import { median } from "./lib/stats.js";
 
 const { values: o } = parseArgs({
@@ -106,40 +107,12 @@ async function llamaChild(path: string): Promise<Row> {
 /** llama.cpp's own tools, one process per tool and run (they are the child processes). */
 function llamaBinRow(path: string): Row {
   const dir = o["llama-bin"] as string;
-  const tool = (name: string, args: string[]) => {
-    const r = spawnSync(join(dir, name), args, { encoding: "utf8", maxBuffer: 1 << 24 });
-    if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-    return r.stdout;
+  return {
+    prefill: llamaBenchPrefill(dir, path, promptLengths, threads),
+    decode: llamaBatchedDecode(dir, path, batches, gen, threads),
+    load_ms: Number.NaN,
+    peak_rss_bytes: Number.NaN,
   };
-  const t = String(threads);
-  const row: Row = { prefill: {}, decode: {}, load_ms: Number.NaN, peak_rss_bytes: Number.NaN };
-  const pp = JSON.parse(
-    tool("llama-bench", [
-      "-m",
-      path,
-      "-p",
-      promptLengths.join(","),
-      "-n",
-      "0",
-      "-r",
-      "1",
-      "-t",
-      t,
-      "-o",
-      "json",
-    ]),
-  ) as Array<{ n_prompt: number; avg_ts: number }>;
-  for (const r of pp) row.prefill[r.n_prompt] = r.avg_ts;
-  const ctx = Math.max(...batches) * (16 + gen) + 64;
-  const tg = tool("llama-batched-bench", [
-    ...["-m", path, "-c", String(ctx), "-b", "2048", "-ub", "512", "-npp", "16", "-ntg", String(gen)],
-    ...["-npl", batches.join(","), "-t", t, "--output-format", "jsonl"],
-  ]);
-  for (const line of tg.split("\n").filter((l) => l.startsWith("{"))) {
-    const r = JSON.parse(line) as { pl: number; speed_tg: number };
-    row.decode[r.pl] = r.speed_tg;
-  }
-  return row;
 }
 
 async function gearboxChild(path: string): Promise<Row> {

@@ -21,12 +21,12 @@
  *
  * Timings only; nothing here asserts a speed.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { llamaBatchedDecode, llamaBenchPrefill } from "./lib/llama-tools.js";
 import { median, percentile } from "./lib/stats.js";
 
 const { values: o } = parseArgs({
@@ -107,35 +107,9 @@ async function startGearbox(): Promise<{ ask(q: string): Promise<Answer>; isa: s
 
 function llama(what: string, n: number): number {
   const dir = o["llama-bin"] as string;
-  const t = String(threads);
-  const run = (name: string, args: string[]) => {
-    const r = spawnSync(join(dir, name), args, { encoding: "utf8", maxBuffer: 1 << 24 });
-    if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-    return r.stdout;
-  };
-  if (what === "prefill") {
-    const out = run("llama-bench", [
-      "-m",
-      o.model as string,
-      "-p",
-      String(n),
-      "-n",
-      "0",
-      "-r",
-      "1",
-      "-t",
-      t,
-      "-o",
-      "json",
-    ]);
-    return (JSON.parse(out) as Array<{ avg_ts: number }>)[0]?.avg_ts as number;
-  }
-  const out = run("llama-batched-bench", [
-    ...["-m", o.model as string, "-c", String(16 + gen + 64), "-b", "2048", "-ub", "512"],
-    ...["-npp", "16", "-ntg", String(gen), "-npl", "1", "-t", t, "--output-format", "jsonl"],
-  ]);
-  const line = out.split("\n").find((l) => l.startsWith("{")) as string;
-  return (JSON.parse(line) as { speed_tg: number }).speed_tg;
+  const model = o.model as string;
+  if (what === "prefill") return llamaBenchPrefill(dir, model, [n], threads)[n] as number;
+  return llamaBatchedDecode(dir, model, [1], gen, threads)[1] as number;
 }
 
 async function main() {
