@@ -67,7 +67,7 @@ async function child() {
       const ms = await session.prefill(Number(n));
       process.stdout.write(`${JSON.stringify({ tok_s: (Number(n) / ms) * 1000 })}\n`);
     } else if (what === "decode") {
-      const tok_s = await session.decode(1, gen);
+      const tok_s = await session.decode(Number(n), gen);
       const probe = nativeAddon().testing.memoryBandwidth(2048, threads, 5);
       process.stdout.write(`${JSON.stringify({ tok_s, probe_gbs: probe.median })}\n`);
     } else break;
@@ -75,13 +75,13 @@ async function child() {
   await session.close();
 }
 
-/** A persistent gearbox child and a function that asks it one question. */
 /** One gearbox answer: tok/s, and after a decode the read bandwidth probed right after it (GB/s). */
 interface Answer {
   tok_s: number;
   probe_gbs?: number;
 }
 
+/** A persistent gearbox child and a function that asks it one question. */
 async function startGearbox(): Promise<{ ask(q: string): Promise<Answer>; isa: string; stop(): void }> {
   const env: NodeJS.ProcessEnv = { ...process.env, GEARBOX_PROFILE: "" };
   if (o.isa) env.GEARBOX_ISA = o.isa;

@@ -1,6 +1,5 @@
 #include "backend/cpu/cpu_plan.h"
 
-
 #include <chrono>
 #include <cstring>
 
@@ -53,9 +52,8 @@ std::shared_ptr<CpuPlan> build_cpu_plan(const CpuModel& model, const GearKey& ke
   // The arena: every activation buffer of the plan, committed and touched now, not on a request.
   const double w0 = now_ms();
   plan->arena_mem = HugeMap(plan->layout.total, false, "gears: the arena");
-  plan->arena = plan->arena_mem.data();
   plan->resident_bytes = plan->arena_mem.size();
-  std::memset(plan->arena, 0, plan->resident_bytes);
+  std::memset(plan->arena_mem.data(), 0, plan->resident_bytes);
   plan->warm_ms = now_ms() - w0;
   return plan;
 }

@@ -34,8 +34,7 @@ struct CpuPlan : BackendPlan {
   ArenaLayout layout{};
   std::vector<TileShape> layer_tiles;  // n_layer x kMatLayerKinds
   TileShape output_tile{};
-  HugeMap arena_mem;         // huge_map.h: starts on a 2 MiB boundary
-  uint8_t* arena = nullptr;  // arena_mem.data(), resident_bytes long
+  HugeMap arena_mem;  // every buffer of the plan, resident_bytes long (huge_map.h)
 
   CpuPlan() = default;
   CpuPlan(const CpuPlan&) = delete;
@@ -44,7 +43,7 @@ struct CpuPlan : BackendPlan {
   TileShape tile(size_t layer, int kind) const { return layer_tiles[layer * kMatLayerKinds + static_cast<size_t>(kind)]; }
   template <typename T>
   T* at(size_t offset) const {
-    return reinterpret_cast<T*>(arena + offset);
+    return reinterpret_cast<T*>(arena_mem.data() + offset);
   }
 };
 

@@ -262,7 +262,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     // llama.cpp's CPU path: q and the softmax weights are rounded to f16 against f16 K and V.
     std::atomic<int64_t> next_item{0};
     pool.parallel([&](int ith, int) {
-      float* scores = reinterpret_cast<float*>(plan.arena + A.scratch + static_cast<size_t>(ith) * A.scratch_per_thread);
+      float* scores = plan.at<float>(A.scratch + static_cast<size_t>(ith) * A.scratch_per_thread);
       float* qf = scores + group * A.scores_stride;  // (group, hd)
       const uint16_t** kb = reinterpret_cast<const uint16_t**>(qf + group * hd);
       const uint16_t** vb = kb + (m.max_positions + 1);

@@ -6,8 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "common/error.h"
-
 namespace gb {
 
 namespace {
@@ -16,12 +14,11 @@ constexpr size_t kPage = 4096;
 
 CpuKvStorage::CpuKvStorage(const KvGeometry& g, int64_t n_blocks) : g_(g), n_blocks_(n_blocks) {
   const size_t halves = static_cast<size_t>(g.n_layer * n_blocks * g.n_head_kv * g.block_size * g.head_dim);
-  bytes_ = halves * 2 * 2;
   // Anonymous memory (huge_map.h): a page is committed when it is first written (or by
   // commit()). Huge pages matter twice here: a prompt's K and V stores touch every layer's region,
   // and with 4 KiB pages each new 4 KiB costs a fault (about 30-40 ms of a 512-token prefill of a
   // 1B model on a VM), and attention's reads and K's transposed stores miss the TLB more.
-  mem_ = HugeMap(bytes_, true, "kv cache");
+  mem_ = HugeMap(halves * 2 * 2, true, "kv cache");
   k_ = reinterpret_cast<uint16_t*>(mem_.data());
   v_ = k_ + halves;
 }

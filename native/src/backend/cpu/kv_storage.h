@@ -39,7 +39,6 @@ class CpuKvStorage {
 
   KvGeometry g_;
   int64_t n_blocks_;
-  size_t bytes_ = 0;
   HugeMap mem_;
   uint16_t* k_ = nullptr;
   uint16_t* v_ = nullptr;
