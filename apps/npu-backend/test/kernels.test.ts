@@ -241,6 +241,25 @@ describe("matmul kernels vs the plain reference", () => {
       }
     }
   });
+
+  it("spread over threads, with a late thread's columns stolen, gives every column once and exactly", () => {
+    // 37 units of 16 columns (and a partial last one) over 4 threads: ranges of 9-10 units.
+    const N = 16 * 37 + 5;
+    const M = 3;
+    const set = sets.at(-1) as string;
+    for (const type of ["q8_0", "q6_K"]) {
+      const K = 256;
+      const w = randomWeights(type, N, K, 7);
+      const x = randomX(M, K, 8);
+      const whole = T.kernelMatmul(type, w, N, K, x, M, set, 1, 1);
+      for (const delayMs of [0, 50]) {
+        const { y, stolen } = T.jobMatmul(type, w, N, K, x, M, set, 1, 1, 4, delayMs);
+        expect(Array.from(y), `${type}, thread 0 ${delayMs} ms late`).toEqual(Array.from(whole));
+        // Thread 0 starting 50 ms late leaves its range to the others.
+        if (delayMs > 0) expect(stolen).toBeGreaterThan(0);
+      }
+    }
+  });
 });
 
 describe("tile choices offered to autotune", () => {

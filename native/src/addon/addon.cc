@@ -105,6 +105,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   testing.Set("kvStorageResidency", Napi::Function::New(env, KvStorageResidency));
   testing.Set("hugeMap", Napi::Function::New(env, HugeMapInfo));
   testing.Set("benchMatmul", Napi::Function::New(env, BenchMatmul));
+  testing.Set("jobMatmul", Napi::Function::New(env, JobMatmul));
   testing.Set("benchAttention", Napi::Function::New(env, BenchAttention));
   testing.Set("sampleDraws", Napi::Function::New(env, SampleDraws));
   testing.Set("weightPrefetchChooser", Napi::Function::New(env, WeightPrefetchChooserRun));

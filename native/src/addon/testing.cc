@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <sys/mman.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -171,6 +172,30 @@ Napi::Value RefMatmul(const Napi::CallbackInfo& info) {
 // kernelMatmul(type, weights, N, K, x, M, set, mr, nc, n0, n1) -> Float32Array(M * N): the weights
 // packed as the engine packs them and multiplied by that set's kernel with tile (mr, nc), for the
 // output columns [n0, n1) (others stay NaN).
+// The packed weights and converted activations of one kernelMatmul / jobMatmul call.
+struct PackedMatmul {
+  std::vector<uint8_t> packed, act;
+  Matrix m;
+};
+
+PackedMatmul pack_matmul(const MatmulArgs& a, const KernelSet& k) {
+  PackedMatmul p;
+  const WeightFormat f = storage_format_for(a.type);
+  p.packed.resize(packed_bytes(f, a.N, a.K) + 64);
+  pack_rows(a.type, a.w, a.N, a.K, f, k.q8_unsigned_weights, p.packed.data(), 0, col_groups(a.N));
+  p.m = Matrix{f, a.type, a.N, a.K, p.packed.data(), p.packed.size()};
+  const ActFormat af = act_format_for(f);
+  p.act.resize(act_bytes(af, a.M, a.K) + 64);
+  k.convert_act(af, a.x, a.K, 0, a.M, a.M, a.K, p.act.data());
+  return p;
+}
+
+Napi::Float32Array nan_output(Napi::Env env, const MatmulArgs& a) {
+  Napi::Float32Array y = Napi::Float32Array::New(env, static_cast<size_t>(a.M * a.N));
+  for (size_t i = 0; i < y.ElementLength(); i++) y[i] = NAN;
+  return y;
+}
+
 Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     MatmulArgs a = parse(info);
@@ -178,24 +203,38 @@ Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
     const TileShape tile = tile_arg(info, 7);
     int64_t n0 = info.Length() > 9 ? num_arg(info, 9).Int64Value() : 0;
     int64_t n1 = info.Length() > 10 ? num_arg(info, 10).Int64Value() : a.N;
-    WeightFormat f = storage_format_for(a.type);
-    if (n0 < 0 || n1 > a.N || n0 >= n1 || (is_x16(f) && n0 % 16 != 0)) fail("bad column range");
-    std::vector<uint8_t> packed(packed_bytes(f, a.N, a.K) + 64);
-    pack_rows(a.type, a.w, a.N, a.K, f, k.q8_unsigned_weights, packed.data(), 0, col_groups(a.N));
-    Matrix m;
-    m.format = f;
-    m.source_type = a.type;
-    m.rows = a.N;
-    m.cols = a.K;
-    m.data = packed.data();
-    m.bytes = packed.size();
-    ActFormat af = act_format_for(f);
-    std::vector<uint8_t> act(act_bytes(af, a.M, a.K) + 64);
-    k.convert_act(af, a.x, a.K, 0, a.M, a.M, a.K, act.data());
-    Napi::Float32Array y = Napi::Float32Array::New(info.Env(), static_cast<size_t>(a.M * a.N));
-    for (size_t i = 0; i < y.ElementLength(); i++) y[i] = NAN;
-    k.matmul(m, act.data(), a.M, y.Data(), a.N, n0, n1, tile);
+    if (n0 < 0 || n1 > a.N || n0 >= n1 || (is_x16(storage_format_for(a.type)) && n0 % 16 != 0))
+      fail("bad column range");
+    PackedMatmul p = pack_matmul(a, k);
+    Napi::Float32Array y = nan_output(info.Env(), a);
+    k.matmul(p.m, p.act.data(), a.M, y.Data(), a.N, n0, n1, tile);
     return y;
+  });
+}
+
+// jobMatmul(type, weights, N, K, x, M, set, mr, nc, threads, delayMs) -> {y, stolen}: the matmul as
+// the forward pass spreads it over a pool (MatmulJob), with thread 0 starting `delayMs` late so the
+// others finish their own ranges and steal from its; y starts as NaN, stolen counts the units
+// computed by a thread other than their range's owner.
+Napi::Value JobMatmul(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    MatmulArgs a = parse(info);
+    const KernelSet& k = set_from_name(str_arg(info, 6));
+    const TileShape tile = tile_arg(info, 7);
+    const int threads = num_arg(info, 9).Int32Value(), delay_ms = num_arg(info, 10).Int32Value();
+    if (threads < 1 || threads > 64 || delay_ms < 0 || delay_ms > 1000) fail("bad jobMatmul arguments");
+    PackedMatmul p = pack_matmul(a, k);
+    Napi::Float32Array y = nan_output(info.Env(), a);
+    ThreadPool pool(threads);
+    MatmulJob job(k, p.m, p.act.data(), a.M, y.Data(), tile, pool.size());
+    pool.parallel([&](int ith, int) {
+      if (ith == 0 && delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      job.run(ith);
+    });
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("y", y);
+    o.Set("stolen", static_cast<double>(job.stolen_units()));
+    return o;
   });
 }
 
@@ -389,7 +428,7 @@ Napi::Value BenchMatmul(const Napi::CallbackInfo& info) {
     const double ms = median_run_ms(iters, [&](int it) {
       m.data = static_cast<uint8_t*>(mem) + stride * static_cast<size_t>(it % copies);
       MatmulJob job(k, m, act.data(), M, y.data(), tile, pool.size());
-      pool.parallel([&](int, int) { job.run(); });
+      pool.parallel([&](int ith, int) { job.run(ith); });
     });
     munmap(mem, total);
     Napi::Object o = Napi::Object::New(info.Env());

@@ -16,6 +16,7 @@ Napi::Value MemoryBandwidth(const Napi::CallbackInfo& info);
 Napi::Value KvStorageResidency(const Napi::CallbackInfo& info);
 Napi::Value HugeMapInfo(const Napi::CallbackInfo& info);
 Napi::Value BenchMatmul(const Napi::CallbackInfo& info);
+Napi::Value JobMatmul(const Napi::CallbackInfo& info);
 Napi::Value BenchAttention(const Napi::CallbackInfo& info);
 Napi::Value SampleDraws(const Napi::CallbackInfo& info);
 Napi::Value WeightPrefetchChooserRun(const Napi::CallbackInfo& info);

@@ -173,6 +173,24 @@ export interface NativeTesting {
     n0?: number,
     n1?: number,
   ): Float32Array;
+  /**
+   * The matmul spread over a pool of `threads` as the forward pass spreads it (owned column ranges,
+   * stealing at the end), thread 0 starting `delayMs` late; y starts as NaN, `stolen` counts the
+   * 16-row units computed by a thread other than their range's owner.
+   */
+  jobMatmul(
+    type: string,
+    weights: Uint8Array,
+    N: number,
+    K: number,
+    x: Float32Array,
+    M: number,
+    set: string,
+    mr: number,
+    nc: number,
+    threads: number,
+    delayMs: number,
+  ): { y: Float32Array; stolen: number };
   kernelGetRow(
     type: string,
     weights: Uint8Array,

@@ -1,6 +1,6 @@
 // The forward pass: one straight-line function a reviewer can hold against the Llama 3 architecture.
-// Each stage is one parallel region on the pool (rows split across threads, or output columns and
-// attention items handed out in chunks: matmul_job.h).
+// Each stage is one parallel region on the pool (rows split across threads, output columns in owned
+// ranges with stealing at the end: matmul_job.h, or attention items handed out one at a time).
 #include "backend/cpu/forward.h"
 
 #include <atomic>
@@ -223,10 +223,10 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
       MatmulJob jq(K, L.wq, qkv.of[0], Tm, q, streamed(plan.tile(l, kMatQ)), nth);
       MatmulJob jk(K, L.wk, qkv.of[1], Tm, k, streamed(plan.tile(l, kMatK)), nth);
       MatmulJob jv(K, L.wv, qkv.of[2], Tm, v, streamed(plan.tile(l, kMatV)), nth);
-      pool.parallel([&](int, int) {
-        jq.run();
-        jk.run();
-        jv.run();
+      pool.parallel([&](int ith, int) {
+        jq.run(ith);
+        jk.run(ith);
+        jv.run(ith);
       });
     }
     timer.mark(kProfQKV);
@@ -294,7 +294,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     });
     {
       MatmulJob jo(K, L.wo, wo.of[0], Tm, xn, streamed(plan.tile(l, kMatO)), nth);
-      pool.parallel([&](int, int) { jo.run(); });
+      pool.parallel([&](int ith, int) { jo.run(ith); });
     }
     timer.mark(kProfO);
 
@@ -316,9 +316,9 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     {
       MatmulJob jg(K, L.w_gate, gu.of[0], Tm, gate, streamed(plan.tile(l, kMatGate)), nth);
       MatmulJob ju(K, L.w_up, gu.of[1], Tm, up, streamed(plan.tile(l, kMatUp)), nth);
-      pool.parallel([&](int, int) {
-        jg.run();
-        ju.run();
+      pool.parallel([&](int ith, int) {
+        jg.run(ith);
+        ju.run(ith);
       });
     }
     timer.mark(kProfGateUp);
@@ -337,7 +337,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     // ---- down projection: (T, F) -> xn (T, D); residual added by the next stage
     {
       MatmulJob jd(K, L.w_down, dn.of[0], Tm, xn, streamed(plan.tile(l, kMatDown)), nth);
-      pool.parallel([&](int, int) { jd.run(); });
+      pool.parallel([&](int ith, int) { jd.run(ith); });
     }
     pending_residual = true;
     timer.mark(kProfDown);
@@ -368,7 +368,7 @@ void forward(const CpuModel& m, const CpuPlan& plan, CpuKvStorage& kv, const For
     convert(out, rows, D, S, r0, r1);
   });
   MatmulJob jout(K, W.output, out.of[0], S, logits, streamed(plan.output_tile), nth);
-  pool.parallel([&](int, int) { jout.run(); });
+  pool.parallel([&](int ith, int) { jout.run(ith); });
   timer.mark(kProfOutput);
 }
 
