@@ -147,50 +147,28 @@ export interface NativeModel {
   close(): Promise<void>;
 }
 
+/** The operands of the matmul hooks: N x K weights of `type` and M rows of x. */
+type MatmulOperands = [type: string, weights: Uint8Array, N: number, K: number, x: Float32Array, M: number];
+/** ... and the kernel set and tile shape that compute it. */
+type KernelMatmulOperands = [...MatmulOperands, set: string, mr: number, nc: number];
+
 /** Kernel test hooks (tests compare every kernel set against the plain reference). */
 export interface NativeTesting {
   kernelSets(): string[];
   /** The tiles a kernel set offers autotune for a weight type at M activation rows, default first. */
   tileVariants(set: string, type: string, M: number): Array<[mr: number, nc: number]>;
-  refMatmul(
-    type: string,
-    weights: Uint8Array,
-    N: number,
-    K: number,
-    x: Float32Array,
-    M: number,
-  ): Float32Array;
-  kernelMatmul(
-    type: string,
-    weights: Uint8Array,
-    N: number,
-    K: number,
-    x: Float32Array,
-    M: number,
-    set: string,
-    mr: number,
-    nc: number,
-    n0?: number,
-    n1?: number,
-  ): Float32Array;
+  refMatmul(...args: MatmulOperands): Float32Array;
+  /** One matmul through a kernel set's packing and tiles; columns outside [n0, n1) stay NaN. */
+  kernelMatmul(...args: [...KernelMatmulOperands, n0?: number, n1?: number]): Float32Array;
   /**
    * The matmul spread over a pool of `threads` as the forward pass spreads it (owned column ranges,
    * stealing at the end), thread 0 starting `delayMs` late; y starts as NaN, `stolen` counts the
    * 16-row units computed by a thread other than their range's owner.
    */
-  jobMatmul(
-    type: string,
-    weights: Uint8Array,
-    N: number,
-    K: number,
-    x: Float32Array,
-    M: number,
-    set: string,
-    mr: number,
-    nc: number,
-    threads: number,
-    delayMs: number,
-  ): { y: Float32Array; stolen: number };
+  jobMatmul(...args: [...KernelMatmulOperands, threads: number, delayMs: number]): {
+    y: Float32Array;
+    stolen: number;
+  };
   kernelGetRow(
     type: string,
     weights: Uint8Array,
