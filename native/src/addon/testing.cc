@@ -169,9 +169,6 @@ Napi::Value RefMatmul(const Napi::CallbackInfo& info) {
   });
 }
 
-// kernelMatmul(type, weights, N, K, x, M, set, mr, nc, n0, n1) -> Float32Array(M * N): the weights
-// packed as the engine packs them and multiplied by that set's kernel with tile (mr, nc), for the
-// output columns [n0, n1) (others stay NaN).
 // The packed weights and converted activations of one kernelMatmul / jobMatmul call.
 struct PackedMatmul {
   std::vector<uint8_t> packed, act;
@@ -196,6 +193,9 @@ Napi::Float32Array nan_output(Napi::Env env, const MatmulArgs& a) {
   return y;
 }
 
+// kernelMatmul(type, weights, N, K, x, M, set, mr, nc, n0, n1) -> Float32Array(M * N): the weights
+// packed as the engine packs them and multiplied by that set's kernel with tile (mr, nc), for the
+// output columns [n0, n1) (others stay NaN).
 Napi::Value KernelMatmul(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     MatmulArgs a = parse(info);

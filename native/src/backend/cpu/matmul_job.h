@@ -18,10 +18,10 @@ namespace gb {
 // machines (a cloud vCPU's steal time, a busy core) one thread is often slower. Chunks handed out
 // from one shared counter (llama.cpp's way, and ours until 2026-12-07, 4 per thread) fixed that
 // only in part: each chunk a thread takes starts a new weight stream that its hardware prefetchers
-// must pick up again (16 chunks per thread made the AVX2 decode 20% slower), so chunks stayed
-// coarse, and the faster thread then idled for up to one chunk at the end of every matmul: at 512
-// prompt tokens one chunk of the 1b model's gate projection is about 16 ms of work. Here each
-// thread streams one run of memory per matmul until the shared tail. 1b q8_0 model, 2 threads,
+// must pick up again (16 and 64 chunks per thread made the AVX2 decode 4% and 16% slower), so
+// chunks stayed coarse, and the faster thread then idled for up to one chunk at the end of every
+// matmul: at 512 prompt tokens one chunk of the 1b model's gate projection is about 16 ms of work.
+// Here each thread streams one run of memory per matmul until the shared tail. 1b q8_0 model, 2 threads,
 // AMD Zen 5, in-process A/B against those chunks (alternating, 8-12 rounds): decode of one
 // sequence avx2 +4% (12 of 12 rounds), avx512 +3.4%; prefill avx2 +7.7% / +5.0% / +2.4% at 512 /
 // 256 / 64 tokens, avx512 +3.5% at 512.
