@@ -173,7 +173,7 @@ describe("matmul kernels vs the plain reference", () => {
   it("q8_0: many activation rows give exactly the one-row results, at the integer extremes", () => {
     // Weights of -128, -127 and 127 and activations that quantize to +-127 push every int16 pair
     // of the vpmaddubsw-based tiles to its bound (the AVX2 sign trick and its XOR form for many
-    // rows). The integer sums are exact either way and the float epilogue is the same per row, so
+    // rows, up to 8 at a time). The integer sums are exact either way and the float epilogue is the same per row, so
     // a row's result must not depend on how many rows were computed beside it.
     const N = 48;
     const K = 512;
@@ -199,6 +199,8 @@ describe("matmul kernels vs the plain reference", () => {
             [4, 1],
             [2, 2],
             [3, 1],
+            [6, 1],
+            [8, 1],
           ] as const) {
             const y = T.kernelMatmul("q8_0", w, N, K, x, M, set, mr, nc);
             for (let m = 0; m < M; m++) {
@@ -273,6 +275,11 @@ describe("tile choices offered to autotune", () => {
         expect(many.length, `${set} ${type} M=64`).toBeGreaterThan(1);
         expect(many.every(([mr, nc]) => mr >= 1 && nc >= 1)).toBe(true);
       }
+    }
+    // AVX2 without VNNI: Q8_0 tiles of 8 rows from 32 rows on (its XOR-form tiles), none below.
+    if (sets.includes("avx2")) {
+      expect(T.tileVariants("avx2", "q8_0", 64)[0]).toEqual([8, 1]);
+      expect(T.tileVariants("avx2", "q8_0", 16).some(([mr]) => mr > 4)).toBe(false);
     }
     expect(() => T.tileVariants("avx9", "q8_0", 1)).toThrow();
     expect(() => T.tileVariants("portable", "q8_0", 0)).toThrow(/bad row count/);
