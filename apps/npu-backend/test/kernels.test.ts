@@ -173,8 +173,8 @@ describe("matmul kernels vs the plain reference", () => {
   it("q8_0: many activation rows give exactly the one-row results, at the integer extremes", () => {
     // Weights of -128, -127 and 127 and activations that quantize to +-127 push every int16 pair
     // of the vpmaddubsw-based tiles to its bound (the AVX2 sign trick and its XOR form for many
-    // rows, up to 8 at a time). The integer sums are exact either way and the float epilogue is the same per row, so
-    // a row's result must not depend on how many rows were computed beside it.
+    // rows, up to 8 at a time). The integer sums are exact either way and the float epilogue is
+    // the same per row, so a row's result must not depend on how many rows were computed beside it.
     const N = 48;
     const K = 512;
     const r = rng(42);

@@ -602,7 +602,7 @@ struct Isa {
   static constexpr auto max_nc = &max_nc_for;
   static X16Tile x16_tile(bool q4, int mr, int nc) { return q4 ? pick_tile<true>(mr, nc) : pick_tile<false>(mr, nc); }
 #ifndef GB_AVX2_VNNI
-  static constexpr auto q8_weight_sums = &gb::q8_weight_sums;  // for the XS tiles (tile_x16_impl)
+  static constexpr auto q8_weight_sums = &gb::q8_weight_sums;  // XS tiles (tile_x16_impl, tile_q8_xs_wide)
   static constexpr int64_t kWeightSumsMinM = kXsMinM;
 #endif
   static constexpr int kKqMaxMR = gb::kKqMaxMR;
